@@ -1,0 +1,1 @@
+"""pullkey: which registry credentials open this image? (placeholder, filled by integration)"""
