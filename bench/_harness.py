@@ -120,9 +120,11 @@ def fmt_value(v: float | None, unit: str) -> str:
     return f"{v:g} {unit}"
 
 
-def fmt_ratio(r: float | None) -> str:
+def fmt_ratio(r: float | None, unit: str = "ns") -> str:
     if r is None:
         return "—"
+    if unit == "MiB":
+        return f"{r:.2f}× less memory" if r >= 1 else f"{1 / r:.2f}× more memory"
     if r >= 1:
         return f"{r:,.1f}× faster" if r < 100 else f"{r:,.0f}× faster"
     return f"{1 / r:.2f}× slower"
@@ -146,7 +148,7 @@ def table(rows: Sequence[Row]) -> str:
             fmt_value(row.pullkey, row.unit),
             row.peer,
             fmt_value(row.peer_value, row.unit),
-            fmt_ratio(row.ratio()),
+            fmt_ratio(row.ratio(), row.unit),
             row.budget,
             fmt_check(row.check),
         )
@@ -169,7 +171,7 @@ def environment() -> dict[str, str]:
         import pullkey
 
         env["pullkey"] = str(getattr(pullkey, "__version__", "?")) + f" ({os.path.dirname(pullkey.__file__)})"
-    except Exception as exc:  # noqa: BLE001 - any import failure means "not available"
+    except Exception as exc:
         env["pullkey"] = f"not importable ({type(exc).__name__})"
     return env
 
@@ -178,7 +180,7 @@ def pullkey_api() -> Any | None:
     """The ``pullkey`` module if its Python API is importable and complete enough to bench, else None."""
     try:
         import pullkey
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
     needed = ("parse_reference", "parse_references", "Keyring")
     if not all(hasattr(pullkey, name) for name in needed):

@@ -17,7 +17,7 @@ bench's own RSS (this is what ``RUSAGE_CHILDREN`` deltas show too). Instead each
 under GNU ``/usr/bin/time -f %M``: time forks from its own ~1 MiB image, so the number it reports is
 the child's own peak (floor ≈ 1 MiB, far below any Python process).
 
-Budgets (ARCHITECTURE.md): median ≤ 1.6× ``python -c pass``; peak RSS ≤ 30 MiB.
+Budgets (ARCHITECTURE.md): median ≤ 1.6x ``python -c pass``; peak RSS ≤ 30 MiB.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import corpus  # noqa: E402
-from _harness import Row  # noqa: E402
+import corpus
+from _harness import Row
 
 SUITE = "exec"
 ENTRIES = 1_000
@@ -128,8 +128,13 @@ def run(quick: bool = False) -> list[Row]:
     python = shebang_interpreter(script) if script else sys.executable
     keys = corpus.keyring_keys(ENTRIES)
     image = next(i for i in corpus.images(keys, 50, miss_ratio=0.0) if not i.startswith("docker.io/"))
-    request = (json.dumps({"kind": "CredentialProviderRequest", "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
-                           "image": image}, separators=(",", ":")) + "\n").encode()
+    request = (
+        json.dumps(
+            {"kind": "CredentialProviderRequest", "apiVersion": "credentialprovider.kubelet.k8s.io/v1", "image": image},
+            separators=(",", ":"),
+        )
+        + "\n"
+    ).encode()
 
     contenders: dict[str, list[str]] = {}
     if script is not None:
@@ -152,13 +157,17 @@ def run(quick: bool = False) -> list[Row]:
         stderr_path = str(Path(tmp, "stderr"))
         rss_path = str(Path(tmp, "rss"))
         has_time = os.access(TIME, os.X_OK)
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
-               "PULLKEY_ROOT_DIR": str(root)}
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "PULLKEY_ROOT_DIR": str(root),
+        }
         os.chdir(cwd)  # the kubelet search path includes the working directory
         try:
             names = list(contenders)
             for r in range(warmup + rounds):
-                order = names[r % len(names):] + names[: r % len(names)]  # rotate who goes first
+                order = names[r % len(names) :] + names[: r % len(names)]  # rotate who goes first
                 for name in order:
                     child = spawn(contenders[name], env, request, stderr_path)
                     if name == "pullkey" and not failure:
@@ -181,20 +190,38 @@ def run(quick: bool = False) -> list[Row]:
     n_label = f"{rounds} runs, interleaved; {ENTRIES:,}-entry config.json"
     note = f"interpreter: {python}; pullkey: {script or 'not installed'}"
     if peak.get("pass") is not None:
-        note += ("; peak RSS by GNU time, MiB: " + ", ".join(f"{k} {v:.1f}" for k, v in peak.items() if v is not None))
+        note += "; peak RSS by GNU time, MiB: " + ", ".join(f"{k} {v:.1f}" for k, v in peak.items() if v is not None)
     if pk_t is not None:
         q = statistics.quantiles(times["pullkey"], n=10)
         note += f"; pullkey p10/p90 {q[0]:.1f}/{q[-1]:.1f} ms"
     if failure:
         note += f"; pullkey run failed: {failure}"
     rows = [
-        Row(SUITE, "exec plugin, whole process (v1 request → response)", n_label, "ms", pk_t,
-            "`python -c pass` (same interpreter)", med["pass"], "median ≤ 1.6× `python -c pass`",
-            None if pk_t is None else bool(pk_t <= 1.6 * med["pass"]), note=note),
-        Row(SUITE, "exec plugin, whole process", n_label, "ms", pk_t, "`python -c \"import json\"`", med["json"]),
+        Row(
+            SUITE,
+            "exec plugin, whole process (v1 request → response)",
+            n_label,
+            "ms",
+            pk_t,
+            "`python -c pass` (same interpreter)",
+            med["pass"],
+            "median ≤ 1.6× `python -c pass`",
+            None if pk_t is None else bool(pk_t <= 1.6 * med["pass"]),
+            note=note,
+        ),
+        Row(SUITE, "exec plugin, whole process", n_label, "ms", pk_t, '`python -c "import json"`', med["json"]),
         Row(SUITE, "exec plugin, whole process", n_label, "ms", pk_t, "`python -I -S -c pass`", med["IS"]),
-        Row(SUITE, "exec plugin, peak RSS (max over runs)", n_label, "MiB", pk_rss, "`python -c pass`",
-            peak["pass"], "≤ 30 MiB", None if pk_rss is None else bool(pk_rss <= 30)),
+        Row(
+            SUITE,
+            "exec plugin, peak RSS (max over runs)",
+            n_label,
+            "MiB",
+            pk_rss,
+            "`python -c pass`",
+            peak["pass"],
+            "≤ 30 MiB",
+            None if pk_rss is None else bool(pk_rss <= 30),
+        ),
     ]
     return rows
 

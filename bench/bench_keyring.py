@@ -6,8 +6,8 @@ images are normalised repositories (what the kubelet passes to Lookup): ~80% hit
 ~20% misses. Peer: ``peers/kubelet_scan.py`` (faithful port of keyring.go, re-parses both URLs per key,
 as URLsMatchStr does); context peer: the same scan with keys parsed once.
 
-Budgets (ARCHITECTURE.md): ≤ 2 µs at 10,000 entries; 100,000 entries within 2× of 10 entries;
-≥ 100× the linear scan at 10,000 entries.
+Budgets (ARCHITECTURE.md): ≤ 2 µs at 10,000 entries; 100,000 entries within 2x of 10 entries;
+≥ 100x the linear scan at 10,000 entries.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import corpus  # noqa: E402
-from _harness import Row, calibrate, pullkey_api, repeat_loop, time_loops  # noqa: E402
-from peers import kubelet_scan as ks  # noqa: E402
+import corpus
+from _harness import Row, calibrate, pullkey_api, repeat_loop, time_loops
+from peers import kubelet_scan as ks
 
 SUITE = "keyring"
 SIZES = (10, 1_000, 10_000, 100_000)
@@ -105,25 +105,70 @@ def run(quick: bool = False) -> list[Row]:
         if pk_t is not None:
             pk_times[size] = pk_t
             same, differ = _agreement(pk_keyring, scan, scan_imgs)
-            notes.append(f"pullkey vs scan: {same}/{len(scan_imgs)} images same credentials in same order"
-                         + (f"; differ e.g. {differ[:3]!r}" if differ else ""))
+            notes.append(
+                f"pullkey vs scan: {same}/{len(scan_imgs)} images same credentials in same order"
+                + (f"; differ e.g. {differ[:3]!r}" if differ else "")
+            )
         if size == 10_000:
             budget = "≤ 2 µs; ≥ 100× the scan"
             check = None if pk_t is None else bool(pk_t <= 2000 and med["scan"] / pk_t >= 100)
         else:
             budget, check = "context", None
         n_label = f"{size:,} entries; {len(imgs)} images (scan: {len(scan_imgs)})"
-        rows.append(Row(SUITE, f"`Keyring.lookup` at {size:,} entries", n_label, "ns", pk_t, SCAN_LABEL,
-                        med["scan"], budget, check, note="; ".join(notes)))
-        rows.append(Row(SUITE, f"`Keyring.lookup` at {size:,} entries", f"{size:,} entries; {len(pre_imgs)} images",
-                        "ns", pk_t, PREPARSED_LABEL, med["pre"]))
+        rows.append(
+            Row(
+                SUITE,
+                f"`Keyring.lookup` at {size:,} entries",
+                n_label,
+                "ns",
+                pk_t,
+                SCAN_LABEL,
+                med["scan"],
+                budget,
+                check,
+                note="; ".join(notes),
+            )
+        )
+        rows.append(
+            Row(
+                SUITE,
+                f"`Keyring.lookup` at {size:,} entries",
+                f"{size:,} entries; {len(pre_imgs)} images",
+                "ns",
+                pk_t,
+                PREPARSED_LABEL,
+                med["pre"],
+            )
+        )
     if 100_000 in pk_times and 10 in pk_times:
         t100k, t10 = pk_times[100_000], pk_times[10]
-        rows.append(Row(SUITE, "`Keyring.lookup` scaling: 100,000 vs 10 entries", "same image mix", "ns", t100k,
-                        "pullkey at 10 entries", t10, "100,000 within 2× of 10", bool(t100k <= 2 * t10)))
+        rows.append(
+            Row(
+                SUITE,
+                "`Keyring.lookup` scaling: 100,000 vs 10 entries",
+                "same image mix",
+                "ns",
+                t100k,
+                "pullkey at 10 entries",
+                t10,
+                "100,000 within 2× of 10",
+                bool(t100k <= 2 * t10),
+            )
+        )
     else:
-        rows.append(Row(SUITE, "`Keyring.lookup` scaling: 100,000 vs 10 entries", "same image mix", "ns", None,
-                        "pullkey at 10 entries", None, "100,000 within 2× of 10", None))
+        rows.append(
+            Row(
+                SUITE,
+                "`Keyring.lookup` scaling: 100,000 vs 10 entries",
+                "same image mix",
+                "ns",
+                None,
+                "pullkey at 10 entries",
+                None,
+                "100,000 within 2× of 10",
+                None,
+            )
+        )
     return rows
 
 

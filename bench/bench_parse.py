@@ -4,7 +4,7 @@ Rows (see bench/README.md):
 * ``parse_reference`` single calls over the corpus (valid and invalid inputs; an invalid input costs
   its exception), against each peer doing its own normalising parse of the same inputs;
 * ``parse_references`` bulk call (time per reference).
-Budgets (ARCHITECTURE.md): ≤ 1 µs per single call, ≤ 0.25 µs per reference in bulk, ≥ 30× docker-image-py.
+Budgets (ARCHITECTURE.md): ≤ 1 µs per single call, ≤ 0.25 µs per reference in bulk, ≥ 30x docker-image-py.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import corpus  # noqa: E402
-from _harness import Row, calibrate, pullkey_api, repeat_loop, time_loops  # noqa: E402
-from peers import regex_reference as rr  # noqa: E402
+import corpus
+from _harness import Row, calibrate, pullkey_api, repeat_loop, time_loops
+from peers import regex_reference as rr
 
 SUITE = "parse"
 
@@ -30,7 +30,7 @@ def _loop_over(fn: Callable[[str], Any], refs: list[str]) -> Callable[[], None]:
         for s in refs:
             try:
                 fn(s)
-            except Exception:  # noqa: BLE001, S112 - each parser has its own error classes
+            except Exception:
                 continue
 
     return loop
@@ -42,8 +42,10 @@ def _peers() -> dict[str, tuple[str, Callable[[str], Any]]]:
     try:
         from docker_image import reference as di_reference
 
-        out["docker_image"] = ("docker-image-py 0.2.0 `Reference.parse_normalized_named`",
-                               di_reference.Reference.parse_normalized_named)
+        out["docker_image"] = (
+            "docker-image-py 0.2.0 `Reference.parse_normalized_named`",
+            di_reference.Reference.parse_normalized_named,
+        )
     except ImportError:
         pass
     try:
@@ -54,8 +56,10 @@ def _peers() -> dict[str, tuple[str, Callable[[str], Any]]]:
             repo, tag = parse_repository_tag(s)
             return resolve_repository_name(repo), tag
 
-        out["docker_py"] = ("docker 7.1.0 `parse_repository_tag` + `resolve_repository_name` (splitter, no validation)",
-                            docker_py)
+        out["docker_py"] = (
+            "docker 7.1.0 `parse_repository_tag` + `resolve_repository_name` (splitter, no validation)",
+            docker_py,
+        )
     except ImportError:
         pass
     out["regex_port"] = ("bench regex port (`peers/regex_reference.py`, re + fullmatch)", rr.parse_normalized_named)
@@ -81,7 +85,7 @@ def _outcome_regex(s: str) -> tuple | None:
 def _outcome_docker_image(fn: Callable[[str], Any], s: str) -> tuple | None:
     try:
         r = fn(s)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
     domain, path = r.split_hostname() if hasattr(r, "split_hostname") else ("?", "?")
     return (domain, path, r.get("tag"), r.get("digest"))
@@ -133,14 +137,37 @@ def run(quick: bool = False) -> list[Row]:
         peer_t = med.get(name)
         if name == "docker_image":
             budget = "≤ 1 µs per call; ≥ 30× docker-image-py"
-            check = None if pk_single is None or peer_t is None else bool(pk_single <= 1000 and peer_t / pk_single >= 30)
+            check = (
+                None if pk_single is None or peer_t is None else bool(pk_single <= 1000 and peer_t / pk_single >= 30)
+            )
         else:
             budget, check = "context", None
-        rows.append(Row(SUITE, "`parse_reference` (single calls, normalising)", n_label, "ns", pk_single, label, peer_t,
-                        budget, check))
-    rows.append(Row(SUITE, "`parse_references` (bulk, per reference)", n_label, "ns", pk_bulk,
-                    "bench regex port, list-building loop", med.get("regex_bulk"), "≤ 0.25 µs per reference",
-                    None if pk_bulk is None else bool(pk_bulk <= 250)))
+        rows.append(
+            Row(
+                SUITE,
+                "`parse_reference` (single calls, normalising)",
+                n_label,
+                "ns",
+                pk_single,
+                label,
+                peer_t,
+                budget,
+                check,
+            )
+        )
+    rows.append(
+        Row(
+            SUITE,
+            "`parse_references` (bulk, per reference)",
+            n_label,
+            "ns",
+            pk_bulk,
+            "bench regex port, list-building loop",
+            med.get("regex_bulk"),
+            "≤ 0.25 µs per reference",
+            None if pk_bulk is None else bool(pk_bulk <= 250),
+        )
+    )
 
     # Do the contenders agree? (a faster parser that parses less would not be a fair comparison)
     notes = []
@@ -149,14 +176,18 @@ def run(quick: bool = False) -> list[Row]:
     if pk is not None:
         pk_out = [_outcome_pullkey(pk, s) for s in refs]
         diff = [s for s, a, b in zip(refs, pk_out, regex_out, strict=True) if a != b]
-        notes.append(f"pullkey vs regex port: {n - len(diff)}/{n} same outcome (domain, path, tag, digest or error)"
-                     + (f"; differ on e.g. {sorted(set(diff))[:5]!r}" if diff else ""))
+        notes.append(
+            f"pullkey vs regex port: {n - len(diff)}/{n} same outcome (domain, path, tag, digest or error)"
+            + (f"; differ on e.g. {sorted(set(diff))[:5]!r}" if diff else "")
+        )
     if "docker_image" in peers:
         di_fn = peers["docker_image"][1]
         di_out = [_outcome_docker_image(di_fn, s) for s in refs]
         diff = [s for s, a, b in zip(refs, di_out, regex_out, strict=True) if a != b]
-        notes.append(f"docker-image-py vs regex port: {n - len(diff)}/{n} same outcome"
-                     + (f"; differ on e.g. {sorted(set(diff))[:5]!r}" if diff else ""))
+        notes.append(
+            f"docker-image-py vs regex port: {n - len(diff)}/{n} same outcome"
+            + (f"; differ on e.g. {sorted(set(diff))[:5]!r}" if diff else "")
+        )
     if rows:
         rows[0].note = "; ".join(notes)
     return rows

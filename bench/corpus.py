@@ -12,21 +12,76 @@ import random
 SEED = 20261126
 
 _WORDS = [
-    "nginx", "redis", "postgres", "python", "node", "golang", "alpine", "ubuntu", "debian", "busybox",
-    "mysql", "mongo", "traefik", "envoy", "grafana", "prometheus", "etcd", "coredns", "pause", "kafka",
-    "api", "web", "worker", "frontend", "backend", "gateway", "auth", "billing", "search", "ingest",
+    "nginx",
+    "redis",
+    "postgres",
+    "python",
+    "node",
+    "golang",
+    "alpine",
+    "ubuntu",
+    "debian",
+    "busybox",
+    "mysql",
+    "mongo",
+    "traefik",
+    "envoy",
+    "grafana",
+    "prometheus",
+    "etcd",
+    "coredns",
+    "pause",
+    "kafka",
+    "api",
+    "web",
+    "worker",
+    "frontend",
+    "backend",
+    "gateway",
+    "auth",
+    "billing",
+    "search",
+    "ingest",
 ]
 _SEPS = ["-", "_", ".", "__", "--"]
 _ORGS = ["bitnami", "library", "grafana", "acme", "team-a", "platform", "data_eng", "ml.ops", "sre", "infra"]
 _REGISTRIES = [
-    "gcr.io", "ghcr.io", "quay.io", "registry.k8s.io", "public.ecr.aws", "mcr.microsoft.com",
-    "europe-docker.pkg.dev", "registry.gitlab.com", "harbor.corp.example", "artifactory.example.com",
-    "123456789012.dkr.ecr.eu-west-1.amazonaws.com", "myregistry.azurecr.io", "registry.example.com",
+    "gcr.io",
+    "ghcr.io",
+    "quay.io",
+    "registry.k8s.io",
+    "public.ecr.aws",
+    "mcr.microsoft.com",
+    "europe-docker.pkg.dev",
+    "registry.gitlab.com",
+    "harbor.corp.example",
+    "artifactory.example.com",
+    "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+    "myregistry.azurecr.io",
+    "registry.example.com",
 ]
-_PORTED = ["localhost:5000", "registry.internal:8443", "10.0.0.12:5000", "harbor.lan:443", "[::1]:5000",
-           "127.0.0.1:32000"]
-_TAGS = ["latest", "1.25", "1.25.3", "7.2-alpine", "3.12-slim-bookworm", "v1.31.0", "stable", "2026.11.26",
-         "sha-3f2a9c1", "main", "TEST_build.1", "16.1.0-debian-12-r5"]
+_PORTED = [
+    "localhost:5000",
+    "registry.internal:8443",
+    "10.0.0.12:5000",
+    "harbor.lan:443",
+    "[::1]:5000",
+    "127.0.0.1:32000",
+]
+_TAGS = [
+    "latest",
+    "1.25",
+    "1.25.3",
+    "7.2-alpine",
+    "3.12-slim-bookworm",
+    "v1.31.0",
+    "stable",
+    "2026.11.26",
+    "sha-3f2a9c1",
+    "main",
+    "TEST_build.1",
+    "16.1.0-debian-12-r5",
+]
 
 
 def _hex(rng: random.Random, n: int) -> str:
@@ -54,10 +109,30 @@ def _suffix(rng: random.Random) -> str:
 
 
 _INVALID = [
-    "", "Nginx", "library/Ubuntu", "foo//bar", "::1/foo", "web-", "-web", "foo:.tag", "foo:-bad",
-    "foo@sha256:abc", "foo@sha256:" + "A" * 64, "foo:tag:extra", "registry.example.com/", "/foo",
-    "has space/app", "foo:t\u00e9g", "a..b", "a_-b", "[fe80::1%eth0]:5000/x", "foo@", "foo:",
-    "quay.io/Org/App", "a" * 64, "x" * 300,
+    "",
+    "Nginx",
+    "library/Ubuntu",
+    "foo//bar",
+    "::1/foo",
+    "web-",
+    "-web",
+    "foo:.tag",
+    "foo:-bad",
+    "foo@sha256:abc",
+    "foo@sha256:" + "A" * 64,
+    "foo:tag:extra",
+    "registry.example.com/",
+    "/foo",
+    "has space/app",
+    "foo:t\u00e9g",
+    "a..b",
+    "a_-b",
+    "[fe80::1%eth0]:5000/x",
+    "foo@",
+    "foo:",
+    "quay.io/Org/App",
+    "a" * 64,
+    "x" * 300,
 ]
 
 
@@ -159,12 +234,16 @@ def images(keys: list[str], count: int, *, miss_ratio: float = 0.2, seed: int = 
     out = []
     for _ in range(count):
         if rng.random() < miss_ratio:
-            out.append(rng.choice([
-                f"unknown{rng.randrange(10_000)}.example.invalid/team/app",
-                f"docker.io/library/{rng.choice(_WORDS)}",  # Docker Hub: a `docker.io` key or the fallback
-                f"ghcr.io/{rng.choice(_ORGS)}/{rng.choice(_WORDS)}",
-                f"other.example.com:5000/{rng.choice(_WORDS)}",
-            ]))
+            out.append(
+                rng.choice(
+                    [
+                        f"unknown{rng.randrange(10_000)}.example.invalid/team/app",
+                        f"docker.io/library/{rng.choice(_WORDS)}",  # Docker Hub: a `docker.io` key or the fallback
+                        f"ghcr.io/{rng.choice(_ORGS)}/{rng.choice(_WORDS)}",
+                        f"other.example.com:5000/{rng.choice(_WORDS)}",
+                    ]
+                )
+            )
             continue
         host, path = _host_path_of(rng.choice(keys))
         if host in ("docker.io", "index.docker.io"):

@@ -51,7 +51,7 @@ def _write_markdown(sections: list[tuple[str, dict]], env: dict[str, str]) -> st
         "",
         "Written by `python bench/run.py` (see `bench/README.md` for the method and what each row means).",
         "Times are medians of repeated timed loops, per operation; every ratio compares pullkey with its peer",
-        "measured in the same process and the same run (\"faster\" = peer time ÷ pullkey time).",
+        'measured in the same process and the same run ("faster" = peer time ÷ pullkey time).',
         "",
         "## Environment",
         "",
@@ -61,8 +61,13 @@ def _write_markdown(sections: list[tuple[str, dict]], env: dict[str, str]) -> st
     for name, data in sections:
         rows = [Row(**r) for r in data["rows"]]
         all_rows += rows
-        out += ["", f"## {name}", "",
-                f"Measured {data['measured']} ({'quick' if data['quick'] else 'full'} run, {data['seconds']:.0f} s).", ""]
+        out += [
+            "",
+            f"## {name}",
+            "",
+            f"Measured {data['measured']} ({'quick' if data['quick'] else 'full'} run, {data['seconds']:.0f} s).",
+            "",
+        ]
         out.append(table(rows))
         notes = [f"- {r.what} / {r.peer}: {r.note}" for r in rows if r.note]
         if notes:
@@ -91,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = module.run(quick=args.quick)
         data = {
             "suite": name,
-            "measured": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "measured": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "quick": args.quick,
             "seconds": time.perf_counter() - t0,
             "rows": [r.to_json() if isinstance(r, Row) else r for r in rows],

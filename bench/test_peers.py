@@ -13,8 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from peers import kubelet_scan as ks  # noqa: E402
-from peers import regex_reference as rr  # noqa: E402
+from peers import kubelet_scan as ks
+from peers import regex_reference as rr
 
 H64 = "a" * 64
 
@@ -162,14 +162,29 @@ def test_docker_hub_fallback() -> None:
 
 
 def test_preparsed_scan_agrees() -> None:
-    keys = ["*.example.com", "registry.example.com", "registry.example.com/team", "a.b:5000", "index.docker.io",
-            "reg[0-9].io", "x.y/z/"]
+    keys = [
+        "*.example.com",
+        "registry.example.com",
+        "registry.example.com/team",
+        "a.b:5000",
+        "index.docker.io",
+        "reg[0-9].io",
+        "x.y/z/",
+    ]
     slow, fast = ks.BasicDockerKeyring(), ks.PreparsedScanKeyring()
     entries = {k: (f"u{i}", "fake") for i, k in enumerate(keys)}
     slow.add(entries)
     fast.add(entries)
-    for image in ["registry.example.com/team/a", "x.example.com/a", "a.b:5000/c", "docker.io/library/x", "reg1.io/a",
-                  "x.y/z/w", "x.y/zz", "nothing.io/a"]:
+    for image in [
+        "registry.example.com/team/a",
+        "x.example.com/a",
+        "a.b:5000/c",
+        "docker.io/library/x",
+        "reg1.io/a",
+        "x.y/z/w",
+        "x.y/zz",
+        "nothing.io/a",
+    ]:
         assert [c.key for c in fast.lookup(image)] == [c.key for c in slow.lookup(image)]
 
 

@@ -99,9 +99,7 @@ def validate_digest(d: str) -> None:
         raise ReferenceError("digest_invalid_format", d)
     want = DIGEST_HEX_LEN.get(alg)
     if want is None:
-        raise ReferenceError(
-            "digest_unsupported" if GO_DIGEST_RE.fullmatch(d) else "digest_invalid_format", d
-        )
+        raise ReferenceError("digest_unsupported" if GO_DIGEST_RE.fullmatch(d) else "digest_invalid_format", d)
     if len(enc) != want:
         raise ReferenceError("digest_invalid_length", d)
     if not _LOWER_HEX_RE.fullmatch(enc):
