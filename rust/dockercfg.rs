@@ -2729,4 +2729,71 @@ mod tests {
             e.message
         );
     }
+
+    // --- properties -----------------------------------------------------------------------------
+
+    mod props {
+        use super::super::*;
+        use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn auth_round_trips_padded_raw_and_with_line_breaks(
+                user in "[^:]{0,12}",
+                pass in ".{0,24}",
+                breaks in proptest::collection::vec(0usize..64, 0..4),
+            ) {
+                let plain = format!("{user}:{pass}");
+                for encoded in [STANDARD.encode(&plain), STANDARD_NO_PAD.encode(&plain)] {
+                    let mut with_breaks = encoded.clone();
+                    for at in &breaks {
+                        let at = (*at).min(with_breaks.len());
+                        with_breaks.insert_str(at, "\r\n");
+                    }
+                    for input in [&encoded, &with_breaks] {
+                        let (u, p) = parse_entry_auth(input).unwrap();
+                        prop_assert_eq!((u.as_str(), p.as_str()), (user.as_str(), pass.as_str()));
+                    }
+                }
+            }
+
+            #[test]
+            fn parsers_never_panic_on_bytes(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+                let _ = parse_docker_config(&data, ConfigFormat::ConfigJson);
+                let _ = parse_docker_config(&data, ConfigFormat::DockerCfg);
+                let _ = parse_docker_config_auto(&data);
+                let _ = parse_secret_manifests(&data);
+                let _ = parse_secret_dir(&[(".dockercfg".to_owned(), data.clone())]);
+                let _ = parse_entry_auth(&String::from_utf8_lossy(&data));
+            }
+
+            #[test]
+            fn parsers_never_panic_on_json_like_text(text in r#"[{}\[\]":,\\ a-z0-9.eE+\-nulltruefalse\u{e9}\u{17f}]{0,80}"#) {
+                let _ = parse_docker_config(text.as_bytes(), ConfigFormat::ConfigJson);
+                let _ = parse_docker_config_auto(text.as_bytes());
+                let _ = parse_secret_manifests(text.as_bytes());
+            }
+
+            #[test]
+            fn json_check_agrees_with_serde_json_on_validity(text in r#"[{}\[\]":, a0-9.e\-nul]{0,40}"#) {
+                // Both implement RFC 8259 for ASCII input without escapes; depth stays far below limits.
+                let ours = go_json_check(&text).is_ok();
+                let theirs = serde_json::from_str::<serde::de::IgnoredAny>(&text).is_ok();
+                prop_assert_eq!(ours, theirs, "{:?}", text);
+            }
+
+            #[test]
+            fn string_values_survive_parsing(user in "\\PC{0,16}", pass in "\\PC{0,16}", key in "\\PC{0,16}") {
+                let text = serde_json::json!({ "auths": { &key: { "username": &user, "password": &pass } } }).to_string();
+                let cfg = parse_docker_config(text.as_bytes(), ConfigFormat::ConfigJson).unwrap();
+                prop_assert_eq!(cfg.entries.len(), 1);
+                prop_assert_eq!(&cfg.entries[0].0, &key);
+                prop_assert_eq!(&cfg.entries[0].1.username, &user);
+                prop_assert_eq!(&cfg.entries[0].1.password, &pass);
+            }
+        }
+    }
 }
