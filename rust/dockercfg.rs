@@ -103,7 +103,11 @@ impl fmt::Debug for EntryDebug<'_> {
 
 impl fmt::Debug for DockerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let entries: Vec<_> = self.entries.iter().map(|(k, e)| (k, EntryDebug(e))).collect();
+        let entries: Vec<_> = self
+            .entries
+            .iter()
+            .map(|(k, e)| (redact_userinfo(k), EntryDebug(e)))
+            .collect();
         let headers: Vec<_> = self.http_headers.iter().map(|(k, v)| (k, Redacted(v))).collect();
         f.debug_struct("DockerConfig")
             .field("entries", &entries)
@@ -814,7 +818,23 @@ impl<'de> Visitor<'de> for LenientStrMap<'_> {
 
 /// Where an entry map sits, for messages: `auths["key"]` or, for `.dockercfg`, `["key"]`.
 fn entry_path(prefix: &str, key: &str) -> String {
-    format!("{prefix}[{key:?}]")
+    format!("{prefix}[{:?}]", redact_userinfo(key))
+}
+
+/// A registry key as shown in messages and `Debug`: a key written as a URL with credentials
+/// (`https://user:secret@host/`) has its userinfo replaced by `<redacted>`; other keys are unchanged.
+fn redact_userinfo(key: &str) -> Cow<'_, str> {
+    let start = key.find("://").map_or(0, |p| p + 3);
+    let rest = key.get(start..).unwrap_or_default();
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    match authority.rfind('@') {
+        Some(at) => Cow::Owned(format!(
+            "{}<redacted>{}",
+            key.get(..start).unwrap_or_default(),
+            rest.get(at..).unwrap_or_default()
+        )),
+        None => Cow::Borrowed(key),
+    }
 }
 
 /// One entry (kubelet config.go `DockerConfigEntry.UnmarshalJSON`): `null` is an empty entry, an
@@ -2168,6 +2188,30 @@ mod tests {
         for visible in ["r.io", "alice", "a@x", "Authorization", "desktop", "<redacted>", "foo"] {
             assert!(shown.contains(visible), "{visible} missing from {shown}");
         }
+    }
+
+    #[test]
+    fn credentials_written_into_keys_are_not_shown() {
+        let cases: &[(&str, &str)] = &[
+            ("https://user:pw@r.io/v2/", "https://<redacted>@r.io/v2/"),
+            ("user:pw@r.io", "<redacted>@r.io"),
+            ("https://a@b@r.io:5000", "https://<redacted>@r.io:5000"),
+            ("r.io/ns@sha256:abc", "r.io/ns@sha256:abc"),
+            ("https://r.io/v1/", "https://r.io/v1/"),
+            ("", ""),
+        ];
+        for (key, shown) in cases {
+            assert_eq!(redact_userinfo(key), *shown);
+        }
+        let e = config_json_err(r#"{"auths": {"https://u:Cnry7xQ@r.io": {"username": 1}}}"#);
+        assert!(
+            e.message.starts_with(r#"auths["https://<redacted>@r.io"].username"#),
+            "{}",
+            e.message
+        );
+        let cfg = config_json(r#"{"auths": {"https://u:Cnry7xQ@r.io": {}}}"#);
+        assert_eq!(cfg.entries[0].0, "https://u:Cnry7xQ@r.io", "the key itself is kept raw");
+        assert!(!format!("{cfg:?}").contains(CANARY));
     }
 
     // --- the canary: no value from the file in any error message --------------------------------
