@@ -243,7 +243,7 @@ fn push_suffix(out: &mut String, tag: Option<&str>, digest: Option<&str>) {
     }
 }
 
-/// `String()`: name[:tag][@digest].
+/// Go's `String()`: `name[:tag][@digest]`, reproducing every valid raw input exactly (spec §2.7).
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.domain.is_empty() {
@@ -1016,6 +1016,10 @@ mod tests {
             ("localhost:5000/Foo".into(), K::NormalizedNameNotLowercase),
             ("[::1]/Foo".into(), K::NormalizedNameNotLowercase),
             ("é/Foo".into(), K::NormalizedNameNotLowercase),
+            // Go's strings.ToLower is Unicode-aware: non-ASCII uppercase/titlecase counts too.
+            ("foo/É".into(), K::NormalizedNameNotLowercase),
+            ("foo/\u{01C5}".into(), K::NormalizedNameNotLowercase),
+            ("\u{212A}/foo".into(), K::NameContainsUppercase),
             // The cut is at the first `:`, so a digest algorithm is checked when there is no tag.
             (format!("foo@SHA256:{}", hex(64)), K::NormalizedNameNotLowercase),
             (format!("foo@sha256:{}", hex(64).to_uppercase()), K::DigestInvalidFormat),
