@@ -1048,6 +1048,147 @@ mod tests {
         }
     }
 
+    /// Input/outcome facts from distribution/reference `reference_test.go` (v0.6 tables):
+    /// `input | domain | name | tag | digest`, or `input | !error_code`.
+    #[test]
+    fn upstream_parse_vectors() {
+        let f64 = "f".repeat(64);
+        let f128 = "f".repeat(128);
+        let rows = [
+            "test_com |  | test_com | - | -",
+            "test.com:tag |  | test.com | tag | -",
+            "test:5000/repo:tag@sha256:{F64} | test:5000 | test:5000/repo | tag | sha256:{F64}",
+            ":justtag | !invalid_format",
+            "@sha256:{F64} | !invalid_format",
+            "repo@sha256:ffffffffffffffffffffffffffffffffff | !digest_invalid_length",
+            "validname@invaliddigest:{F64} | !digest_unsupported",
+            "Uppercase:tag | !name_contains_uppercase",
+            "test:5000/Uppercase/lowercase:tag | !name_contains_uppercase",
+            "lowercase:Uppercase |  | lowercase | Uppercase | -",
+            "domain/{A256}:tag | !name_too_long",
+            "example.com/{A255}:tag | example.com | example.com/{A255} | tag | -",
+            "aa/asdf$$^/aa | !invalid_format",
+            "sub-dom1.foo.com/bar/baz/quux:some-long-tag | sub-dom1.foo.com | sub-dom1.foo.com/bar/baz/quux | some-long-tag | -",
+            "b.gcr.io/test.example.com/my-app:test.example.com | b.gcr.io | b.gcr.io/test.example.com/my-app | test.example.com | -",
+            "xn--7o8h.com/myimage:xn--7o8h.com@sha512:{F128} | xn--7o8h.com | xn--7o8h.com/myimage | xn--7o8h.com | sha512:{F128}",
+            "foo_bar.com:8080 |  | foo_bar.com | 8080 | -",
+            "foo/foo_bar.com:8080 | foo | foo/foo_bar.com | 8080 | -",
+            "192.168.1.1:5000 |  | 192.168.1.1 | 5000 | -",
+            "192.168.1.1:5000/repo:5050 | 192.168.1.1:5000 | 192.168.1.1:5000/repo | 5050 | -",
+            "[2001:db8:1:2:3:4:5:6]/repo:tag | [2001:db8:1:2:3:4:5:6] | [2001:db8:1:2:3:4:5:6]/repo | tag | -",
+            "[2001:db8::]:5000/repo | [2001:db8::]:5000 | [2001:db8::]:5000/repo | - | -",
+            "[fe80::1%@invalidzone]:5000/repo | !invalid_format",
+        ];
+        let (a255, a256) = ("a".repeat(255), "a".repeat(256));
+        let mut long = "a/".repeat(127);
+        long.push('a');
+        let extra = format!("{long}:tag-puts-this-over-max | a | {long} | tag-puts-this-over-max | -");
+        for row in rows.iter().copied().chain([extra.as_str()]) {
+            let row = row
+                .replace("{F64}", &f64)
+                .replace("{F128}", &f128)
+                .replace("{A255}", &a255)
+                .replace("{A256}", &a256);
+            let cols: Vec<&str> = row.split(" | ").map(str::trim).collect();
+            let input = cols[0];
+            check_against_oracle(input);
+            if let Some(code) = cols[1].strip_prefix('!') {
+                assert_eq!(parse(input).unwrap_err().kind.code(), code, "{input:?}");
+                continue;
+            }
+            let r = parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+            let opt = |x: &str| (x != "-").then(|| x.to_owned());
+            assert_eq!(r.domain(), cols[1], "{input:?}");
+            assert_eq!(r.name(), cols[2], "{input:?}");
+            assert_eq!(
+                (r.tag().map(str::to_owned), r.digest().map(str::to_owned)),
+                (opt(cols[3]), opt(cols[4]))
+            );
+            assert_eq!(r.to_string(), input);
+        }
+    }
+
+    /// Facts from distribution/reference `normalize_test.go`: names `ParseNormalizedNamed` accepts or
+    /// refuses, and (familiar | full | ambiguous) spellings that normalise to one repository.
+    #[test]
+    fn upstream_normalize_vectors() {
+        let id = "1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a";
+        for ok in [
+            "docker/docker",
+            "library/debian",
+            "debian",
+            "docker.io/docker/docker",
+            "index.docker.io/debian",
+            "127.0.0.1:5000/library/debian",
+            "192.168.0.1",
+            "192.168.0.1:80",
+            "192.168.0.1:8/debian",
+            "thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev",
+            "[fc00::1]:5000/docker/docker",
+            "[fc00:1:2:3:4:5:6:7]:5000/library/debian",
+            &format!("docker.io/{id}"),
+            "Docker/docker",
+            "DOCKER/docker",
+            "docker---rules/docker",
+            "d/docker",
+            "dock__er/docker",
+        ] {
+            assert!(parse_normalized_named(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "https://github.com/docker/docker",
+            "docker/Docker",
+            "-docker",
+            "-docker/docker",
+            "-docker.io/docker/docker",
+            "docker///docker",
+            "docker.io/docker/Docker",
+            "[fc00::1]",
+            "[fc00::1]:5000",
+            "fc00::1:5000/debian",
+            "[fe80::1%eth0]:5000/debian",
+            "[2001:db8:3:4::192.0.2.33]:5000/debian",
+            id,
+            "docker-/docker",
+            "____/____",
+            "_docker/_docker",
+            "dock_.er/docker",
+            "docker/",
+            "-foo",
+        ] {
+            assert!(parse_normalized_named(bad).is_err(), "{bad:?}");
+        }
+        // familiar | full | ambiguous (or "") | domain | path
+        let rows = [
+            "fooo/bar | docker.io/fooo/bar | index.docker.io/fooo/bar | docker.io | fooo/bar",
+            "ubuntu | docker.io/library/ubuntu | library/ubuntu | docker.io | library/ubuntu",
+            "other/library | docker.io/other/library |  | docker.io | other/library",
+            "127.0.0.1:8000/privatebase | 127.0.0.1:8000/privatebase |  | 127.0.0.1:8000 | privatebase",
+            "example.com:8000/private/moonbase | example.com:8000/private/moonbase |  | example.com:8000 | private/moonbase",
+            "ubuntu-12.04-base | docker.io/library/ubuntu-12.04-base | index.docker.io/library/ubuntu-12.04-base | docker.io | library/ubuntu-12.04-base",
+            "foo | docker.io/library/foo | docker.io/foo | docker.io | library/foo",
+            "library/foo/bar | docker.io/library/foo/bar |  | docker.io | library/foo/bar",
+            "store/foo/bar | docker.io/store/foo/bar |  | docker.io | store/foo/bar",
+            "FOO/bar | FOO/bar |  | FOO | bar",
+        ];
+        for row in rows {
+            let [familiar, full, ambiguous, domain, path] = row.split(" | ").map(str::trim).collect::<Vec<_>>()[..]
+            else {
+                panic!("bad row {row}");
+            };
+            for spelling in [familiar, full, ambiguous].into_iter().filter(|x| !x.is_empty()) {
+                let r = parse_normalized_named(spelling).unwrap_or_else(|e| panic!("{spelling:?}: {e}"));
+                assert_eq!((r.domain(), r.path()), (domain, path), "{spelling:?}");
+                assert_eq!(r.to_string(), full, "{spelling:?}");
+                assert_eq!(r.familiar_name(), familiar, "{spelling:?}");
+            }
+        }
+        let short = "busybox:latest@sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa";
+        let r = parse_normalized_named(short).unwrap();
+        assert_eq!(r.to_string(), format!("docker.io/library/{short}"));
+        assert_eq!(r.familiar_string(), short);
+    }
+
     #[test]
     fn parse_named_canonical_only() {
         let d = sha256();
