@@ -1503,6 +1503,10 @@ mod tests {
             "::1/a",
             "\u{212A}",
             "foo/\u{0130}",
+            // Cases once found by proptest against deliberately broken parsers (mutation checks).
+            "\u{212A}0",
+            "a@A:A00Aaa0aA00AaAaa0aAAaAAaA0a0A0a",
+            "0/0",
             "FOO_/bar",
             "a/B:C",
             "-a/b",
