@@ -28,6 +28,7 @@ pub struct ConfigError {
     pub file: String,
     /// Field path, e.g. `sources[2].path` (empty for document-level errors).
     pub path: String,
+    /// What is wrong, quoting at most the offending scalar.
     pub message: String,
 }
 impl fmt::Display for ConfigError {
@@ -283,6 +284,7 @@ pub enum Format {
 /// One entry of `sources` (order = precedence).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
+    /// `type`.
     pub kind: SourceKind,
     /// Required for every type but `SearchPaths` (where it is refused).
     pub path: Option<String>,
@@ -293,6 +295,7 @@ pub struct Source {
 /// `cache`: how the kubelet may cache answers (§e.2 steps 7, 9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheConfig {
+    /// `cache.policy`: `auto` (default), `Image`, `Registry`, `Global`.
     pub policy: CachePolicy,
     /// Whole seconds (the config's Go duration string must be a whole number of seconds).
     pub duration_secs: u64,
@@ -303,10 +306,13 @@ pub struct CacheConfig {
 pub struct ProviderConfig {
     /// `None`: the caller's default (`--root-dir`, `PULLKEY_ROOT_DIR`, `/var/lib/kubelet`).
     pub root_dir: Option<String>,
+    /// `searchPolicy`: `merge` (default) or `first`.
     pub search_policy: SearchPolicy,
     /// A malformed source is an error instead of a warning.
     pub strict: bool,
+    /// `sources`, in precedence order; default `[{type: SearchPaths}]`.
     pub sources: Vec<Source>,
+    /// `cache`; default `{policy: auto, duration: 5m}`.
     pub cache: CacheConfig,
 }
 
@@ -568,10 +574,15 @@ const KUBELET_CONFIG_VERSIONS: [&str; 3] = [
 /// `tokenAttributes` of a provider (§f.2; v1 config only).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TokenAttributes {
+    /// `serviceAccountTokenAudience` (required).
     pub service_account_token_audience: String,
+    /// `cacheType`: `Token` or `ServiceAccount` (required).
     pub cache_type: String,
+    /// `requireServiceAccount` (required, hence the `Option` to tell "unset").
     pub require_service_account: Option<bool>,
+    /// `requiredServiceAccountAnnotationKeys`.
     pub required_service_account_annotation_keys: Vec<String>,
+    /// `optionalServiceAccountAnnotationKeys`.
     pub optional_service_account_annotation_keys: Vec<String>,
 }
 
@@ -580,22 +591,28 @@ pub struct TokenAttributes {
 pub struct KubeletProvider {
     /// The file it came from (as passed in).
     pub file: String,
+    /// `name`: the executable in the kubelet's plugin bin dir.
     pub name: String,
+    /// `matchImages` (§c.2 patterns).
     pub match_images: Vec<String>,
     /// Whole seconds (sub-second parts truncated; the exact value is in `default_cache_duration_nanos`).
     pub default_cache_duration_secs: u64,
+    /// `defaultCacheDuration` in nanoseconds (never negative once validated).
     pub default_cache_duration_nanos: u64,
     /// `credentialprovider.kubelet.k8s.io/<v>` (validated).
     pub api_version: String,
+    /// `args`, verbatim.
     pub args: Vec<String>,
     /// In config order (the kubelet appends them after its own environment; last wins, §e.3).
     pub env: Vec<(String, String)>,
+    /// `tokenAttributes` (v1 config files only).
     pub token_attributes: Option<TokenAttributes>,
 }
 
 /// A validated kubelet `CredentialProviderConfig`: providers of all files, in file order.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct KubeletConfig {
+    /// Every file's providers, concatenated in file order.
     pub providers: Vec<KubeletProvider>,
 }
 

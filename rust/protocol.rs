@@ -31,8 +31,11 @@ pub const MAX_GO_DURATION_SECS: u64 = 9_223_372_036;
 /// identical except the v1 request's service-account fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiVersion {
+    /// `credentialprovider.kubelet.k8s.io/v1` (GA in 1.26; the only one with service-account fields).
     V1,
+    /// `credentialprovider.kubelet.k8s.io/v1beta1` (1.24).
     V1beta1,
+    /// `credentialprovider.kubelet.k8s.io/v1alpha1` (1.20).
     V1alpha1,
 }
 
@@ -66,6 +69,7 @@ impl fmt::Display for ApiVersion {
 /// `Debug` redacts the token; nothing in this module ever prints it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Request {
+    /// The request's version; the response must use the same one (§e.3).
     pub api_version: ApiVersion,
     /// As sent (the kubelet sends the normalised repository). Non-empty; its syntax is the
     /// caller's to check with the reference parser.
@@ -93,6 +97,7 @@ impl fmt::Debug for Request {
 /// Why a request was refused. The message names the field, never its content.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestError {
+    /// One line, naming the offending field; never request content.
     pub message: String,
 }
 impl fmt::Display for RequestError {
@@ -503,11 +508,22 @@ fn push_fraction(out: &mut String, int: u64, frac: u64, scale: u64) {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DurationError {
     /// Malformed or out of range (Go reports overflow this way too).
-    Invalid { input: String },
+    Invalid {
+        /// The whole string given.
+        input: String,
+    },
     /// A number without a unit (`"5"`; only `"0"` may omit it).
-    MissingUnit { input: String },
+    MissingUnit {
+        /// The whole string given.
+        input: String,
+    },
     /// A unit other than ns, us, µs, μs, ms, s, m, h.
-    UnknownUnit { unit: String, input: String },
+    UnknownUnit {
+        /// The unknown unit.
+        unit: String,
+        /// The whole string given.
+        input: String,
+    },
 }
 
 impl fmt::Display for DurationError {
