@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import ipaddress
 import json
 import os
 import time
@@ -25,8 +26,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 __all__ = [
+    "API_GROUP",
     "API_VERSIONS",
     "CACHE_KEY_TYPES",
+    "DEFAULT_REGISTRY_HOST",
     "GLOBAL_CACHE_KEY",
     "BasicDockerKeyring",
     "DecodeError",
@@ -169,21 +172,52 @@ def _valid_optional_port(port: bytes) -> bool:
     return port[:1] == b":" and all(0x30 <= b <= 0x39 for b in port[1:])
 
 
+def _is_ipv6_literal(name: bytes) -> bool:
+    """Go ``netip.ParseAddr(name)`` succeeds and is not IPv4 (an optional non-empty ``%zone`` allowed)."""
+    try:
+        text = name.decode("ascii")
+    except UnicodeDecodeError:
+        return False
+    addr, percent, zone = text.partition("%")
+    if percent and not zone:
+        return False
+    try:
+        ipaddress.IPv6Address(addr)
+    except ValueError:
+        return False
+    return True
+
+
 def _parse_host(host: bytes) -> bytes:
-    """Go url.parseHost (classic behaviour: bracketed hosts are not checked to be IPv6 addresses)."""
-    if host.startswith(b"["):
-        i = host.rfind(b"]")
-        if i < 0:
+    """Go url.parseHost as patched for CVE-2025-47912 (Go 1.24.8 / 1.25.2 and later).
+
+    A ``[`` anywhere but first is an error; a leading ``[...]`` must hold a valid IPv6 address
+    (optionally with a ``%25``-escaped zone) followed by an optional ``:port``. Otherwise the
+    text after the LAST ``:`` must be digits (an empty port is fine): the stricter first-colon rule
+    of Go 1.26 is a GODEBUG default the kubelet's module version does not opt into.
+    """
+    open_idx = host.rfind(b"[")
+    if open_idx > 0:
+        raise ValueError("invalid IP-literal")
+    if open_idx == 0:
+        close_idx = host.rfind(b"]")
+        if close_idx < 0:
             raise ValueError("missing ']' in host")
-        if not _valid_optional_port(host[i + 1 :]):
+        colon_port = host[close_idx + 1 :]
+        if not _valid_optional_port(colon_port):
             raise ValueError("invalid port after host")
-        zone = host[:i].find(b"%25")
+        hostname = host[1:close_idx]
+        zone = hostname.find(b"%25")
         if zone >= 0:
-            return _unescape(host[:zone], _HOST) + _unescape(host[zone:i], _ZONE) + _unescape(host[i:], _HOST)
-    else:
-        i = host.rfind(b":")
-        if i != -1 and not _valid_optional_port(host[i:]):
-            raise ValueError("invalid port after host")
+            name = _unescape(hostname[:zone], _HOST) + _unescape(hostname[zone:], _ZONE)
+        else:
+            name = _unescape(hostname, _HOST)
+        if not _is_ipv6_literal(name):
+            raise ValueError("invalid IP-literal")
+        return b"[" + name + b"]" + _unescape(colon_port, _HOST)
+    i = host.rfind(b":")
+    if i != -1 and not _valid_optional_port(host[i:]):
+        raise ValueError("invalid port after host")
     return _unescape(host, _HOST)
 
 
@@ -1176,6 +1210,13 @@ class ExecPluginKeyring:
 
     def __init__(self, providers: Sequence[PluginProvider]) -> None:
         self.providers = list(providers)
+
+    @classmethod
+    def from_configs(
+        cls, providers: Sequence[tuple[ProviderConfig, RunFn]], clock: Callable[[], int] = time.monotonic_ns
+    ) -> ExecPluginKeyring:
+        """A keyring of fresh providers (one cache each) sharing one clock, in configuration order."""
+        return cls([PluginProvider(config, run, clock) for config, run in providers])
 
     @property
     def exec_count(self) -> int:
