@@ -14,12 +14,17 @@
 //!   first occurrence (file order is otherwise preserved).
 //! - `null` where a string is expected leaves the value as it was (Go: no effect); a `null` entry is
 //!   an entry with every field empty; a `null` document is an empty config.
+//! - The whole text is checked first, as Go's `checkValid` does (JSON grammar, no control characters
+//!   in strings, nesting up to 10000): a syntax error anywhere wins over a type or `auth` error.
 //! - Unknown members are skipped without looking at their values (any nesting depth, any number).
-//! - Invalid UTF-8 in the file and lone UTF-16 surrogate escapes (`\ud800`) in the strings the kubelet
-//!   reads become U+FFFD, as Go does, instead of failing the file.
+//! - Invalid UTF-8 in the file (one U+FFFD per bad byte) and lone UTF-16 surrogate escapes
+//!   (`\ud800`) become U+FFFD, as Go does, instead of failing the file.
+//! - `identitytoken`/`registrytoken` (entries) and `credsStore`/`credHelpers` (config.json) are not
+//!   read by the kubelet: we record them when they are strings and ignore them otherwise, so they can
+//!   never make a file fail that the kubelet accepts.
 //!
-//! Error messages name the member and the registry key at fault, with the line and column, never a
-//! value from the file (values may be secrets).
+//! Error messages name the member and the registry key at fault (URL userinfo in a key redacted),
+//! with the line and column (1-based, columns in bytes), never a value from the file.
 
 use crate::keyring::AuthEntry;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
@@ -821,9 +826,10 @@ fn entry_path(prefix: &str, key: &str) -> String {
     format!("{prefix}[{:?}]", redact_userinfo(key))
 }
 
-/// A registry key as shown in messages and `Debug`: a key written as a URL with credentials
-/// (`https://user:secret@host/`) has its userinfo replaced by `<redacted>`; other keys are unchanged.
-fn redact_userinfo(key: &str) -> Cow<'_, str> {
+/// A registry key as it may be shown to users (messages, `Debug`, logs): a key written as a URL with
+/// credentials (`https://user:secret@host/`) has its userinfo replaced by `<redacted>`; other keys
+/// are returned unchanged. (House rule: never print a secret; kubelet.md §c.1 keys are URLs.)
+pub fn redact_userinfo(key: &str) -> Cow<'_, str> {
     let start = key.find("://").map_or(0, |p| p + 3);
     let rest = key.get(start..).unwrap_or_default();
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
