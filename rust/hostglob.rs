@@ -5,13 +5,31 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mismatch {
     /// The pattern or the target does not parse as a schemeless URL.
-    Unparseable { what: &'static str, reason: String },
-    Port { pattern: String, target: String },
-    LabelCount { pattern: usize, target: usize },
-    PathPrefix { pattern: String, target: String },
+    Unparseable {
+        what: &'static str,
+        reason: String,
+    },
+    Port {
+        pattern: String,
+        target: String,
+    },
+    LabelCount {
+        pattern: usize,
+        target: usize,
+    },
+    PathPrefix {
+        pattern: String,
+        target: String,
+    },
     /// Label `index` (0-based) of the pattern does not glob-match that of the target.
-    Label { index: usize, pattern: String, target: String },
-    BadPattern { label: String },
+    Label {
+        index: usize,
+        pattern: String,
+        target: String,
+    },
+    BadPattern {
+        label: String,
+    },
 }
 
 impl std::fmt::Display for Mismatch {
