@@ -13,12 +13,13 @@ Written from spec/kubelet.md §c (kubelet `pkg/credentialprovider/keyring.go` be
   string prefix on the path, and Go ``path/filepath.Match`` per DNS label (``filepath_match``).
 
 Faithfulness notes (see bench/README.md): strings are Python ``str`` (Go works on bytes; identical for
-ASCII, which is what registry keys are); Go's 2025 check that a bracketed host holds an IPv6
-address is not reproduced (no bracketed keys in the bench corpus).
+ASCII, which is what registry keys are); URL hosts follow Go after the CVE-2025-47912 fix (a `[`
+only first, holding an IPv6 address), so a `reg[0-9].io` key is invalid, as in current kubelets.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 # ---------------------------------------------------------------------------------------------------
@@ -78,17 +79,42 @@ def _valid_optional_port(port: str) -> bool:
     return port == "" or (port[0] == ":" and all("0" <= c <= "9" for c in port[1:]))
 
 
+def _is_ipv6(text: str) -> bool:
+    addr, percent, zone = text.partition("%")
+    if percent and not zone:
+        return False
+    try:
+        ipaddress.IPv6Address(addr)
+    except ValueError:
+        return False
+    return True
+
+
 def _parse_host(host: str) -> str:
-    if host.startswith("["):
+    # Go url.parseHost as fixed for CVE-2025-47912 (Go 1.24.8 / 1.25.2, what current kubelets are built
+    # with): `[` is only allowed first, and a bracketed host must be an IPv6 address.
+    bracket = host.rfind("[")
+    if bracket > 0:
+        raise URLError("invalid IP-literal")
+    if bracket == 0:
         end = host.rfind("]")
         if end < 0:
             raise URLError("missing ']' in host")
         if not _valid_optional_port(host[end + 1 :]):
             raise URLError("invalid port after host")
-    else:
-        colon = host.rfind(":")
-        if colon >= 0 and not _valid_optional_port(host[colon:]):
-            raise URLError("invalid port after host")
+        inner = host[1:end]
+        zone = inner.find("%25")
+        name = (
+            _percent_decode(inner, host=True)
+            if zone < 0
+            else _percent_decode(inner[:zone], host=True) + "%" + (_percent_decode(inner[zone + 3 :], host=False))
+        )
+        if not _is_ipv6(name):
+            raise URLError("invalid IP-literal")
+        return "[" + name + "]" + host[end + 1 :]
+    colon = host.rfind(":")
+    if colon >= 0 and not _valid_optional_port(host[colon:]):
+        raise URLError("invalid port after host")
     return _percent_decode(host, host=True)
 
 
