@@ -176,6 +176,18 @@ def environment() -> dict[str, str]:
     return env
 
 
+def probe(fn: Callable[[], object]) -> str:
+    """Run one call of a pullkey API; '' when it works, else why not (a stubbed core panics, and pyo3's
+    PanicException is a BaseException, so catch that too — but never swallow Ctrl-C)."""
+    try:
+        fn()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
+        return f"{type(exc).__name__}: {str(exc)[:120]}"
+    return ""
+
+
 def pullkey_api() -> Any | None:
     """The ``pullkey`` module if its Python API is importable and complete enough to bench, else None."""
     try:

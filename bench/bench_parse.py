@@ -17,7 +17,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpus
-from _harness import Row, calibrate, pullkey_api, repeat_loop, time_loops
+from _harness import Row, calibrate, probe, pullkey_api, repeat_loop, time_loops
 from peers import regex_reference as rr
 
 SUITE = "parse"
@@ -98,6 +98,11 @@ def run(quick: bool = False) -> list[Row]:
     refs = corpus.references(n)
     n_label = f"{n:,} refs (~5% invalid)"
     pk = pullkey_api()
+    broken = ""
+    if pk is not None:
+        broken = probe(lambda: pk.parse_reference("busybox")) or probe(lambda: pk.parse_references(["busybox", "B"]))
+        if broken:
+            pk = None
     peers = _peers()
 
     loops: dict[str, tuple[Callable[[], object], int]] = {}
@@ -170,7 +175,7 @@ def run(quick: bool = False) -> list[Row]:
     )
 
     # Do the contenders agree? (a faster parser that parses less would not be a fair comparison)
-    notes = []
+    notes = [f"pullkey not measured ({broken})"] if broken else []
     regex_out = [_outcome_regex(s) for s in refs]
     notes.append(f"regex port: {sum(o is None for o in regex_out)} of {n} inputs invalid")
     if pk is not None:
