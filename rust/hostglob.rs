@@ -21,7 +21,11 @@ pub enum Mismatch {
     /// The target path does not start with the pattern path.
     PathPrefix { pattern: String, target: String },
     /// Label `index` (0-based) of the pattern does not glob-match that of the target.
-    Label { index: usize, pattern: String, target: String },
+    Label {
+        index: usize,
+        pattern: String,
+        target: String,
+    },
     /// A label of the pattern is not a valid `filepath.Match` pattern (`ErrBadPattern`).
     BadPattern { label: String },
 }
@@ -104,7 +108,7 @@ fn match_bytes(mut pattern: &[u8], mut name: &[u8]) -> Result<bool, ()> {
             while i < name.len() && name.get(i) != Some(&SEPARATOR) {
                 let t = match_chunk(chunk, name.get(i + 1..).unwrap_or_default())?;
                 if let Some(t) = t {
-                    if !(pattern.is_empty() && !t.is_empty()) {
+                    if !pattern.is_empty() || t.is_empty() {
                         name = t;
                         continue 'pattern;
                     }
@@ -129,11 +133,7 @@ fn scan_chunk(pattern: &[u8]) -> (bool, &[u8], &[u8]) {
     let mut i = 0;
     while let Some(&c) = p.get(i) {
         match c {
-            b'\\' => {
-                if i + 1 < p.len() {
-                    i += 1;
-                }
-            }
+            b'\\' if i + 1 < p.len() => i += 1,
             b'[' => inrange = true,
             b']' => inrange = false,
             b'*' if !inrange => break,
@@ -267,14 +267,23 @@ impl<'a> HostParts<'a> {
 /// `URLsMatch` on already parsed pattern and target, in the kubelet's order of checks.
 pub(crate) fn match_parts(p: &HostParts<'_>, t: &HostParts<'_>) -> Result<(), Mismatch> {
     if p.port != t.port {
-        return Err(Mismatch::Port { pattern: p.port.to_owned(), target: t.port.to_owned() });
+        return Err(Mismatch::Port {
+            pattern: p.port.to_owned(),
+            target: t.port.to_owned(),
+        });
     }
     let (pc, tc) = (p.label_count(), t.label_count());
     if pc != tc {
-        return Err(Mismatch::LabelCount { pattern: pc, target: tc });
+        return Err(Mismatch::LabelCount {
+            pattern: pc,
+            target: tc,
+        });
     }
     if !t.path.starts_with(p.path) {
-        return Err(Mismatch::PathPrefix { pattern: p.path.to_owned(), target: t.path.to_owned() });
+        return Err(Mismatch::PathPrefix {
+            pattern: p.path.to_owned(),
+            target: t.path.to_owned(),
+        });
     }
     match_labels(p.hostname, t.hostname)
 }
@@ -285,7 +294,11 @@ pub(crate) fn match_labels(pattern_host: &str, target_host: &str) -> Result<(), 
         match filepath_match(pl, tl) {
             Ok(true) => {}
             Ok(false) => {
-                return Err(Mismatch::Label { index, pattern: pl.to_owned(), target: tl.to_owned() });
+                return Err(Mismatch::Label {
+                    index,
+                    pattern: pl.to_owned(),
+                    target: tl.to_owned(),
+                });
             }
             Err(()) => return Err(Mismatch::BadPattern { label: pl.to_owned() }),
         }
@@ -302,9 +315,14 @@ pub(crate) fn match_labels(pattern_host: &str, target_host: &str) -> Result<(), 
 /// assert_eq!(explain_match("*.k8s.io", "k8s.io").unwrap_err().to_string(), "3 labels, image has 2");
 /// ```
 pub fn explain_match(pattern: &str, target: &str) -> Result<(), Mismatch> {
-    let p = parse_schemeless_ref(pattern)
-        .map_err(|e| Mismatch::Unparseable { what: "pattern", reason: e.reason })?;
-    let t = parse_schemeless_ref(target).map_err(|e| Mismatch::Unparseable { what: "image", reason: e.reason })?;
+    let p = parse_schemeless_ref(pattern).map_err(|e| Mismatch::Unparseable {
+        what: "pattern",
+        reason: e.reason,
+    })?;
+    let t = parse_schemeless_ref(target).map_err(|e| Mismatch::Unparseable {
+        what: "image",
+        reason: e.reason,
+    })?;
     match_parts(&HostParts::new(&p.host, &p.path), &HostParts::new(&t.host, &t.path))
 }
 
@@ -503,16 +521,39 @@ mod tests {
             why("quay.io/team", "quay.io/other/app").to_string(),
             r#"path "/team" is not a prefix of "/other/app""#
         );
-        assert_eq!(why("k*.io", "quay.io").to_string(), r#"label 1 "k*" does not match "quay""#);
-        assert_eq!(why("quay.c*", "quay.io").to_string(), r#"label 2 "c*" does not match "io""#);
+        assert_eq!(
+            why("k*.io", "quay.io").to_string(),
+            r#"label 1 "k*" does not match "quay""#
+        );
+        assert_eq!(
+            why("quay.c*", "quay.io").to_string(),
+            r#"label 2 "c*" does not match "io""#
+        );
         // `[` cannot appear in a host except as an IPv6 literal; a zone ending in `-` makes a bad class.
         assert!(matches!(why("a[.io", "a.io"), Mismatch::Unparseable { .. }));
-        assert_eq!(why("[::1%25a-]", "x"), Mismatch::BadPattern { label: "[::1%a-]".to_owned() });
-        assert_eq!(why("[::1%25a-]", "x").to_string(), r#"label "[::1%a-]" is not a valid glob"#);
-        assert!(matches!(why("bad host", "x"), Mismatch::Unparseable { what: "pattern", .. }));
-        assert!(matches!(why("x", "bad host"), Mismatch::Unparseable { what: "image", .. }));
+        assert_eq!(
+            why("[::1%25a-]", "x"),
+            Mismatch::BadPattern {
+                label: "[::1%a-]".to_owned()
+            }
+        );
+        assert_eq!(
+            why("[::1%25a-]", "x").to_string(),
+            r#"label "[::1%a-]" is not a valid glob"#
+        );
+        assert!(matches!(
+            why("bad host", "x"),
+            Mismatch::Unparseable { what: "pattern", .. }
+        ));
+        assert!(matches!(
+            why("x", "bad host"),
+            Mismatch::Unparseable { what: "image", .. }
+        ));
         // The kubelet stops at the first mismatching label: a bad glob after it is not reported.
-        assert!(matches!(match_labels("x.a[", "y.b"), Err(Mismatch::Label { index: 0, .. })));
+        assert!(matches!(
+            match_labels("x.a[", "y.b"),
+            Err(Mismatch::Label { index: 0, .. })
+        ));
         assert!(matches!(match_labels("y.a[", "y.b"), Err(Mismatch::BadPattern { .. })));
         // Check order: port before label count before path before labels.
         assert!(matches!(why("a.b:1/x", "c:2/y"), Mismatch::Port { .. }));

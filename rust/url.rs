@@ -129,7 +129,10 @@ fn go_split_host_port(hp: &str) -> Option<(&str, &str)> {
 
 /// `parse` returning borrowed parts.
 pub(crate) fn parse_ref(raw: &str) -> Result<UrlRef<'_>, UrlError> {
-    let err = |reason: String| UrlError { input: redact(raw), reason };
+    let err = |reason: String| UrlError {
+        input: redact(raw),
+        reason,
+    };
     let (u, frag) = cut(raw, '#');
     let (scheme, rest) = get_scheme(u).map_err(|r| err(r.to_owned()))?;
     let parsed = parse_inner(u, scheme, rest).map_err(err)?;
@@ -139,12 +142,18 @@ pub(crate) fn parse_ref(raw: &str) -> Result<UrlRef<'_>, UrlError> {
 
 /// `parse_schemeless` returning borrowed parts (no allocation when nothing is escaped).
 pub(crate) fn parse_schemeless_ref(s: &str) -> Result<UrlRef<'_>, UrlError> {
-    let err = |reason: String| UrlError { input: redact(&format!("https://{s}")), reason };
+    let err = |reason: String| UrlError {
+        input: redact(&format!("https://{s}")),
+        reason,
+    };
     let (u, frag) = cut(s, '#');
     // "https://" + u: the scheme is https and the rest starts with "//"; only `u` can hold control bytes.
     let parsed = parse_authority_and_path(u).map_err(err)?;
     check_fragment(frag).map_err(err)?;
-    Ok(UrlRef { scheme: Cow::Borrowed(""), ..parsed })
+    Ok(UrlRef {
+        scheme: Cow::Borrowed(""),
+        ..parsed
+    })
 }
 
 fn check_fragment(frag: Option<&str>) -> Result<(), String> {
@@ -198,14 +207,22 @@ fn parse_inner<'a>(u: &'a str, scheme: &'a str, rest: &'a str) -> Result<UrlRef<
         Cow::Borrowed(scheme)
     };
     if u == "*" {
-        return Ok(UrlRef { scheme: scheme_cow, host: Cow::Borrowed(""), path: Cow::Borrowed("*") });
+        return Ok(UrlRef {
+            scheme: scheme_cow,
+            host: Cow::Borrowed(""),
+            path: Cow::Borrowed("*"),
+        });
     }
     // `?query` is cut (and a lone trailing `?` stripped): either way the query is dropped.
     let rest = cut(rest, '?').0;
     if !rest.starts_with('/') {
         if !scheme.is_empty() {
             // Opaque URL ("scheme:opaque"): no host, no path.
-            return Ok(UrlRef { scheme: scheme_cow, host: Cow::Borrowed(""), path: Cow::Borrowed("") });
+            return Ok(UrlRef {
+                scheme: scheme_cow,
+                host: Cow::Borrowed(""),
+                path: Cow::Borrowed(""),
+            });
         }
         if cut(rest, '/').0.contains(':') {
             return Err("first path segment in URL cannot contain colon".to_owned());
@@ -213,10 +230,17 @@ fn parse_inner<'a>(u: &'a str, scheme: &'a str, rest: &'a str) -> Result<UrlRef<
     }
     if (!scheme.is_empty() || !rest.starts_with("///")) && rest.starts_with("//") {
         let parsed = parse_authority_and_path(rest.get(2..).unwrap_or(""))?;
-        return Ok(UrlRef { scheme: scheme_cow, ..parsed });
+        return Ok(UrlRef {
+            scheme: scheme_cow,
+            ..parsed
+        });
     }
     let path = unescape(rest, Mode::Path)?;
-    Ok(UrlRef { scheme: scheme_cow, host: Cow::Borrowed(""), path })
+    Ok(UrlRef {
+        scheme: scheme_cow,
+        host: Cow::Borrowed(""),
+        path,
+    })
 }
 
 /// `authority[/path][?query]` after `//` (fragment already cut).
@@ -231,7 +255,11 @@ fn parse_authority_and_path(s: &str) -> Result<UrlRef<'_>, String> {
     };
     let host = parse_authority(authority)?;
     let path = unescape(path, Mode::Path)?;
-    Ok(UrlRef { scheme: Cow::Borrowed(""), host, path })
+    Ok(UrlRef {
+        scheme: Cow::Borrowed(""),
+        host,
+        path,
+    })
 }
 
 /// Go `parseAuthority`: the host after the last `@`, then the userinfo is validated and dropped.
@@ -343,7 +371,22 @@ fn should_escape(c: u8, mode: Mode) -> bool {
     if matches!(mode, Mode::Host | Mode::Zone)
         && matches!(
             c,
-            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':' | b'[' | b']' | b'<' | b'>' | b'"'
+            b'!' | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b':'
+                | b'['
+                | b']'
+                | b'<'
+                | b'>'
+                | b'"'
         )
     {
         return false;
@@ -374,56 +417,61 @@ fn unhex(c: u8) -> u8 {
 }
 
 /// Go `unescape` (no `+` handling: only query components decode `+`, and queries are dropped).
-fn unescape(s: &str, mode: Mode) -> Result<Cow<'_, str>, String> {
-    let b = s.as_bytes();
-    let mut n = 0usize;
-    let mut i = 0usize;
-    while let Some(&c) = b.get(i) {
-        if c == b'%' {
-            n += 1;
-            let (h, l) = match (b.get(i + 1), b.get(i + 2)) {
-                (Some(&h), Some(&l)) if h.is_ascii_hexdigit() && l.is_ascii_hexdigit() => (h, l),
+fn unescape(input: &str, mode: Mode) -> Result<Cow<'_, str>, String> {
+    let bytes = input.as_bytes();
+    let escape_error = |bad: &[u8]| format!("invalid URL escape {:?}", String::from_utf8_lossy(bad));
+    let mut escapes = 0usize;
+    let mut pos = 0usize;
+    while let Some(&byte) = bytes.get(pos) {
+        if byte == b'%' {
+            escapes += 1;
+            let (hi, lo) = match (bytes.get(pos + 1), bytes.get(pos + 2)) {
+                (Some(&hi), Some(&lo)) if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() => (hi, lo),
                 _ => {
-                    let bad = &b[i..b.len().min(i + 3)];
-                    return Err(format!("invalid URL escape {:?}", String::from_utf8_lossy(bad)));
+                    return Err(escape_error(
+                        bytes.get(pos..bytes.len().min(pos + 3)).unwrap_or_default(),
+                    ))
                 }
             };
-            let three = &b[i..i + 3];
-            if mode == Mode::Host && unhex(h) < 8 && three != b"%25" {
-                return Err(format!("invalid URL escape {:?}", String::from_utf8_lossy(three)));
+            let three = bytes.get(pos..pos + 3).unwrap_or_default();
+            if mode == Mode::Host && unhex(hi) < 8 && three != b"%25" {
+                return Err(escape_error(three));
             }
             if mode == Mode::Zone {
-                let v = (unhex(h) << 4) | unhex(l);
-                if three != b"%25" && v != b' ' && should_escape(v, Mode::Host) {
-                    return Err(format!("invalid URL escape {:?}", String::from_utf8_lossy(three)));
+                let value = (unhex(hi) << 4) | unhex(lo);
+                if three != b"%25" && value != b' ' && should_escape(value, Mode::Host) {
+                    return Err(escape_error(three));
                 }
             }
-            i += 3;
+            pos += 3;
         } else {
-            if matches!(mode, Mode::Host | Mode::Zone) && c < 0x80 && should_escape(c, mode) {
-                return Err(format!("invalid character {:?} in host name", char::from(c).to_string()));
+            if matches!(mode, Mode::Host | Mode::Zone) && byte < 0x80 && should_escape(byte, mode) {
+                return Err(format!(
+                    "invalid character {:?} in host name",
+                    char::from(byte).to_string()
+                ));
             }
-            i += 1;
+            pos += 1;
         }
     }
-    if n == 0 {
-        return Ok(Cow::Borrowed(s));
+    if escapes == 0 {
+        return Ok(Cow::Borrowed(input));
     }
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0usize;
-    while let Some(&c) = b.get(i) {
-        if c == b'%' {
-            let h = b.get(i + 1).copied().unwrap_or(b'0');
-            let l = b.get(i + 2).copied().unwrap_or(b'0');
-            out.push((unhex(h) << 4) | unhex(l));
-            i += 3;
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut pos = 0usize;
+    while let Some(&byte) = bytes.get(pos) {
+        if byte == b'%' {
+            let hi = bytes.get(pos + 1).copied().unwrap_or(b'0');
+            let lo = bytes.get(pos + 2).copied().unwrap_or(b'0');
+            out.push((unhex(hi) << 4) | unhex(lo));
+            pos += 3;
         } else {
-            out.push(c);
-            i += 1;
+            out.push(byte);
+            pos += 1;
         }
     }
     Ok(Cow::Owned(match String::from_utf8(out) {
-        Ok(s) => s,
+        Ok(text) => text,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     }))
 }
@@ -581,7 +629,17 @@ mod tests {
 
     #[test]
     fn schemeless_is_parse_with_https_prefix() {
-        for s in ["quay.io/x", "a b", "x/%zz", "[::1]:80/p", "registry?.io", "u:p@h/x", "h#%zz", "", "h/a#b"] {
+        for s in [
+            "quay.io/x",
+            "a b",
+            "x/%zz",
+            "[::1]:80/p",
+            "registry?.io",
+            "u:p@h/x",
+            "h#%zz",
+            "",
+            "h/a#b",
+        ] {
             let a = parse_schemeless(s).map(|u| (u.host, u.path));
             let b = parse(&format!("https://{s}")).map(|u| (u.host, u.path));
             assert_eq!(a.is_ok(), b.is_ok(), "{s}");
