@@ -1366,6 +1366,26 @@ mod tests {
         }
 
         #[test]
+        fn arbitrary_keys_lookup_equals_linear_scan(keys in prop::collection::vec("[a-c.*?:/%\\[\\]@#0-9 -]{0,10}", 0..10),
+                                                    images in prop::collection::vec("[a-c.:/0-9-]{0,10}", 1..6)) {
+            let mut g = BasicKeyring::new();
+            for (i, key) in keys.iter().enumerate() {
+                g.add(key, auth(&format!("u{}", i % 3)), "p");
+            }
+            let kr = Keyring { groups: vec![g] };
+            for image in &images {
+                let fast: Vec<*const Credential> = kr.lookup(image).into_iter().map(std::ptr::from_ref).collect();
+                let slow: Vec<*const Credential> = kr.groups[0].lookup_linear(image).into_iter().map(std::ptr::from_ref).collect();
+                prop_assert_eq!(fast, slow, "image {:?}", image);
+                for policy in [CachePolicy::Auto, CachePolicy::Global] {
+                    let r = kr.response_auth(image, policy);
+                    prop_assert_eq!(kubelet_view(&r.entries, image), linear(&kr, image), "image {:?}", image);
+                }
+                let _ = kr.match_images();
+            }
+        }
+
+        #[test]
         fn image_responses_are_exact(groups in prop::collection::vec(arb_group(), 1..3), image in arb_image()) {
             let kr = build(&groups);
             let r = kr.response_auth(&image, CachePolicy::Image);
@@ -1401,5 +1421,57 @@ mod tests {
                 prop_assert_eq!(kubelet_view(&r.entries, image), linear(&kr, image), "image {} via {:?}", image, r.cache_key_type);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod scale {
+    use super::*;
+    use std::time::Instant;
+
+    fn keyring(n: usize) -> Keyring {
+        let mut g = BasicKeyring::new();
+        for i in 0..n {
+            let a = AuthEntry {
+                username: format!("u{i}"),
+                ..AuthEntry::default()
+            };
+            match i % 5 {
+                0 => g.add(&format!("registry-{i}.example.com"), a, "s"),
+                1 => g.add(&format!("https://registry-{}.example.com/team-{i}", i / 7), a, "s"),
+                2 => g.add(&format!("*.tenant-{i}.example.com"), a, "s"),
+                3 => g.add(&format!("registry-{i}.example.com:5000"), a, "s"),
+                _ => g.add(&format!("team-{i}.corp.example.org/v2/app"), a, "s"),
+            };
+        }
+        g.add("index.docker.io", AuthEntry::default(), "s");
+        Keyring { groups: vec![g] }
+    }
+
+    /// Lookup time must not grow with unrelated entries (run: `cargo test --lib -- --ignored scale`).
+    #[test]
+    #[ignore = "timing; run explicitly"]
+    fn lookup_time_is_flat() {
+        let images = [
+            "registry-5.example.com/team-6/app",
+            "a.tenant-7.example.com/x",
+            "docker.io/library/nginx",
+        ];
+        let mut per = Vec::new();
+        for n in [10, 10_000, 100_000] {
+            let kr = keyring(n);
+            let start = Instant::now();
+            let mut found = 0;
+            for _ in 0..20_000 {
+                for image in images {
+                    found += kr.lookup(image).len();
+                }
+            }
+            let ns = start.elapsed().as_nanos() / 60_000;
+            per.push(ns);
+            assert!(found > 0);
+        }
+        let (small, large) = (per[0], per[2]);
+        assert!(large < small * 2 + 200, "ns per lookup at 10/10k/100k entries: {per:?}");
     }
 }
