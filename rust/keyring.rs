@@ -1475,3 +1475,10 @@ mod scale {
         assert!(large < small * 2 + 200, "ns per lookup at 10/10k/100k entries: {per:?}");
     }
 }
+
+impl Keyring {
+    /// `matchImages` patterns that cover every image any key of the keyring can match.
+    pub fn match_images(&self) -> Vec<String> {
+        todo!()
+    }
+}
