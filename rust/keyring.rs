@@ -1476,9 +1476,3 @@ mod scale {
     }
 }
 
-impl Keyring {
-    /// `matchImages` patterns that cover every image any key of the keyring can match.
-    pub fn match_images(&self) -> Vec<String> {
-        todo!()
-    }
-}
