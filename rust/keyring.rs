@@ -1475,4 +1475,3 @@ mod scale {
         assert!(large < small * 2 + 200, "ns per lookup at 10/10k/100k entries: {per:?}");
     }
 }
-
