@@ -13,21 +13,47 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mismatch {
     /// The pattern or the target does not parse as a schemeless URL.
-    Unparseable { what: &'static str, reason: String },
+    Unparseable {
+        /// `"pattern"` or `"image"`.
+        what: &'static str,
+        /// Go's parse error (userinfo never included).
+        reason: String,
+    },
     /// The ports differ (string comparison; empty == no port).
-    Port { pattern: String, target: String },
+    Port {
+        /// The pattern's port (empty: none).
+        pattern: String,
+        /// The target's port (empty: none).
+        target: String,
+    },
     /// The hosts have different numbers of `.`-separated labels.
-    LabelCount { pattern: usize, target: usize },
+    LabelCount {
+        /// Labels in the pattern host.
+        pattern: usize,
+        /// Labels in the target host.
+        target: usize,
+    },
     /// The target path does not start with the pattern path.
-    PathPrefix { pattern: String, target: String },
+    PathPrefix {
+        /// The pattern's path.
+        pattern: String,
+        /// The target's path.
+        target: String,
+    },
     /// Label `index` (0-based) of the pattern does not glob-match that of the target.
     Label {
+        /// 0-based label position (Display shows it 1-based).
         index: usize,
+        /// The pattern label.
         pattern: String,
+        /// The target label.
         target: String,
     },
     /// A label of the pattern is not a valid `filepath.Match` pattern (`ErrBadPattern`).
-    BadPattern { label: String },
+    BadPattern {
+        /// The malformed pattern label.
+        label: String,
+    },
 }
 
 impl fmt::Display for Mismatch {

@@ -34,8 +34,11 @@ pub const DEFAULT_REGISTRY_KEY: &str = "index.docker.io";
 /// One registry credential as read from a docker config entry or a Secret.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuthEntry {
+    /// Username (from `username`, or the part of a decoded `auth` before the first `:`).
     pub username: String,
+    /// Password: a secret, never displayed.
     pub password: String,
+    /// Carried like the kubelet carries it; unused by pulls.
     pub email: String,
     /// Carried for the gRPC API; never used in kubelet answers.
     pub identity_token: String,
@@ -46,8 +49,11 @@ pub struct AuthEntry {
 /// A credential in a keyring: the entry, its normalised key, the key as written, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {
+    /// The normalised key (§c.1) the kubelet matches against images.
     pub key: String,
+    /// The key as written in its source (may hold a `user:password@` part: do not show it unredacted).
     pub raw_key: String,
+    /// The credential itself.
     pub auth: AuthEntry,
     /// A file path or `secret:<namespace>/<name>`: whatever the caller passed to `add`.
     pub source: String,
@@ -56,9 +62,11 @@ pub struct Credential {
 /// A key that matched nothing for an image, and why (for `explain`); one per credential of the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
+    /// The normalised key that did not match.
     pub key: String,
     /// The key as written (may hold a `user:password@` part: do not show it unredacted).
     pub raw_key: String,
+    /// Where the credential came from (as passed to `BasicKeyring::add`).
     pub source: String,
     /// The `Mismatch` Display, e.g. `port "5000" != ""`.
     pub reason: String,
@@ -460,17 +468,24 @@ impl BasicKeyring {
 /// How the kubelet may cache a plugin response (§e.2 step 7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheKeyType {
+    /// Reused for the same image (repository) only.
     Image,
+    /// Reused for every image of the same `host[:port]` (the image up to its first `/`).
     Registry,
+    /// Reused for every image.
     Global,
 }
 
 /// pullkey's choice of `cacheKeyType`: `Auto` picks the widest type that stays exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CachePolicy {
+    /// `Registry` when it is exact for the image's host, else `Image`.
     Auto,
+    /// Always `Image`.
     Image,
+    /// `Registry` when exact, else `Image`.
     Registry,
+    /// `Global` when exact, else `Image`.
     Global,
 }
 
@@ -478,7 +493,9 @@ pub enum CachePolicy {
 /// kubelet matching reproduces `Keyring::lookup` exactly, for every image the cache entry serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResponseAuth<'a> {
+    /// The `cacheKeyType` to answer with (what the policy resolved to).
     pub cache_key_type: CacheKeyType,
+    /// (raw key for the `auth` map, credential): send only its username and password.
     pub entries: Vec<(String, &'a AuthEntry)>,
 }
 
@@ -497,6 +514,7 @@ pub struct Explanation<'a> {
 /// A `UnionDockerKeyring` of basic keyrings (pull secrets first, then node files), §d.
 #[derive(Debug, Clone, Default)]
 pub struct Keyring {
+    /// The member keyrings, in lookup order.
     pub groups: Vec<BasicKeyring>,
 }
 
