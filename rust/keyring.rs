@@ -5,28 +5,34 @@
 //! # Index
 //!
 //! The kubelet tests every key against the image (`URLsMatchStr`) in descending key order. Here each
-//! key is parsed once when it is added, and filed in one of two places:
+//! key is parsed once when it is added (`hostname`, `port`, `path`, label count, kept as spans of the
+//! key text) and filed in one of two places. All index maps are keyed by 64-bit hashes from the
+//! keyring's own `RandomState` and every candidate they yield is verified, so a collision costs time,
+//! never correctness; one-element lists need no allocation.
 //!
-//! - **exact hosts** (no glob character `*?[\` in the host): `hostname -> [(port, path -> keys)]`.
-//!   A lookup finds the image's hostname with one hash probe, compares the port, and then probes the
-//!   path map once per distinct key-path length of that host (`image_path[..len]`), which is exactly
-//!   the set of keys whose path is a string prefix of the image path.
-//! - **glob hosts**: `port -> label count -> bucket`. Inside a bucket, a key with at least one literal
-//!   label is filed under one (position, label) pair (the position whose list is shortest when it is
-//!   added); keys whose labels are all globs go to a `wild` list. A lookup probes each used position
-//!   with the image's label there and tests only those candidates (plus `wild`) with the full glob
-//!   match.
+//! - **exact hosts** (no glob character `*?[\` in the host): `(hostname, port) -> keys + distinct
+//!   path lengths`, and `(hostname, port, path) -> keys`. A lookup finds the image's host with one
+//!   probe; for a host with at most 8 keys it checks each key's path prefix, otherwise it probes
+//!   `(hostname, port, image_path[..len])` once per distinct key-path length of that host: exactly the
+//!   keys whose path is a string prefix of the image path.
+//! - **glob hosts**: `(port, label count) -> label positions used + keys without a literal label`,
+//!   and `(port, label count, position, label) -> keys`. A key with a literal label is filed under
+//!   one of them (the one whose list is shortest when it is added, leftmost on ties). A lookup probes
+//!   each used position with the image's label there and runs the full glob match only on those
+//!   candidates (plus the all-glob keys).
 //!
 //! The matched keys (usually a handful) are then sorted in descending byte order, as the kubelet's
 //! index is, and their credentials appended in insertion order. Cost per lookup: one URL parse of the
-//! image, O(1) hash probes for the host, O(distinct path lengths of that host) probes for paths,
-//! O(positions used) probes plus the candidates for globs, and O(m log m) for the m matches: it does
-//! not grow with the number of unrelated entries.
+//! image (no allocation unless it has escapes), O(1) probes for the host, O(distinct path lengths)
+//! for crowded hosts, O(positions used) probes plus the candidates for globs, O(m log m) for the m
+//! matches. It does not grow with the number of unrelated entries. Known weak spot: many glob keys
+//! whose only literal labels are shared (e.g. thousands of `app-N*.example.com`) land in one list.
 
 use crate::hostglob::{explain_match, match_labels, urls_match_str, HostParts};
 use crate::url::{escape_host, escape_path, parse_ref, parse_schemeless_ref};
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
 
 /// The key the kubelet's default-registry fallback reads (§c.3 step 3).
 pub const DEFAULT_REGISTRY_KEY: &str = "index.docker.io";
@@ -121,40 +127,110 @@ fn is_literal(label: &str) -> bool {
     !label.contains(['*', '?', '[', '\\'])
 }
 
-/// A normalised key, parsed again the way `URLsMatchStr` parses it.
+/// A small list of indices that needs no heap allocation for one element.
+#[derive(Debug, Clone)]
+enum Ids {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+impl Ids {
+    fn push(&mut self, v: u32) {
+        match self {
+            Ids::One(a) => *self = Ids::Many(vec![*a, v]),
+            Ids::Many(list) => list.push(v),
+        }
+    }
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Ids::One(a) => std::slice::from_ref(a),
+            Ids::Many(list) => list,
+        }
+    }
+    fn first(&self) -> u32 {
+        self.as_slice().first().copied().unwrap_or(u32::MAX)
+    }
+}
+
+/// The index maps are keyed by 64-bit hashes from the keyring's own `RandomState`; this hasher
+/// passes them through. A collision only costs time: every candidate found by hash is verified.
+#[derive(Debug, Clone, Copy, Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type HashIndex<V> = HashMap<u64, V, BuildHasherDefault<PassThrough>>;
+
+/// A byte range of a key's text.
+type Span = (u32, u32);
+
+/// A normalised key, parsed again the way `URLsMatchStr` parses it (§c.2): spans of the key itself,
+/// or of `owned` when the parse decoded something.
 #[derive(Debug, Clone)]
 struct ParsedKey {
-    hostname: String,
-    port: String,
-    path: String,
-    labels: usize,
-    literal: bool,
+    owned: Option<Box<str>>,
+    hostname: Span,
+    port: Span,
+    path: Span,
+    labels: u32,
 }
 
 #[derive(Debug, Clone)]
 struct KeyEntry {
-    key: String,
-    /// Indices into `BasicKeyring::creds`, in insertion order.
-    creds: Vec<usize>,
+    /// Indices into `BasicKeyring::creds`, in insertion order (the key text is the first one's).
+    creds: Ids,
     /// `None` when the key does not parse as a schemeless URL: it never matches.
     parsed: Option<ParsedKey>,
 }
 
-/// Exact (glob-free) keys of one hostname and port.
-#[derive(Debug, Clone, Default)]
-struct ExactHost {
-    port: String,
-    paths: HashMap<String, Vec<usize>>,
+/// The exact (glob-free) keys of one hostname and port.
+#[derive(Debug, Clone)]
+struct HostEntry {
+    keys: Ids,
     /// Distinct key-path lengths, ascending.
-    lens: Vec<usize>,
+    lens: Ids,
 }
 
-/// Glob keys of one port and label count.
+/// The glob keys of one port and label count.
 #[derive(Debug, Clone, Default)]
-struct GlobBucket {
-    /// (label position, literal label -> keys)
-    by_label: Vec<(usize, HashMap<String, Vec<usize>>)>,
-    wild: Vec<usize>,
+struct GlobSet {
+    /// Label positions some key is filed under, ascending.
+    positions: Vec<u32>,
+    /// Keys without any literal label.
+    wild: Vec<u32>,
+}
+
+/// The parts of a parsed key or image that matching reads.
+#[derive(Debug, Clone, Copy)]
+struct Parts<'a> {
+    hostname: &'a str,
+    port: &'a str,
+    path: &'a str,
+    labels: u32,
+}
+
+impl<'a> Parts<'a> {
+    fn of(host: &'a str, path: &'a str) -> Self {
+        let hp = HostParts::new(host, path);
+        Parts {
+            hostname: hp.hostname,
+            port: hp.port,
+            path,
+            labels: label_count(hp.hostname),
+        }
+    }
 }
 
 /// One `BasicDockerKeyring` (§c.1, §c.3), indexed (see the module docs).
@@ -162,9 +238,64 @@ struct GlobBucket {
 pub struct BasicKeyring {
     creds: Vec<Credential>,
     keys: Vec<KeyEntry>,
-    by_key: HashMap<String, usize>,
-    exact: HashMap<String, Vec<ExactHost>>,
-    globs: HashMap<String, HashMap<usize, GlobBucket>>,
+    seed: RandomState,
+    /// hash(key) -> keys
+    by_key: HashIndex<Ids>,
+    /// hash(hostname, port) -> the exact keys of that host
+    hosts: HashIndex<HostEntry>,
+    /// hash(hostname, port, path) -> exact keys
+    exact: HashIndex<Ids>,
+    /// hash(port, label count) -> where its glob keys are filed
+    glob_sets: HashIndex<GlobSet>,
+    /// hash(port, label count, position, label) -> glob keys
+    glob_labels: HashIndex<Ids>,
+}
+
+fn label_count(hostname: &str) -> u32 {
+    u32::try_from(hostname.bytes().filter(|&b| b == b'.').count() + 1).unwrap_or(u32::MAX)
+}
+
+/// The span of `part` inside `base` (`part` must be a sub-slice of `base`, or empty).
+fn span_of(base: &str, part: &str) -> Span {
+    if part.is_empty() {
+        return (0, 0);
+    }
+    let start = (part.as_ptr() as usize).saturating_sub(base.as_ptr() as usize);
+    let end = start.saturating_add(part.len());
+    (
+        u32::try_from(start).unwrap_or(u32::MAX),
+        u32::try_from(end).unwrap_or(u32::MAX),
+    )
+}
+
+fn in_span(text: &str, (a, b): Span) -> &str {
+    text.get(a as usize..b as usize).unwrap_or("")
+}
+
+fn parse_key(key: &str) -> Option<ParsedKey> {
+    let u = parse_schemeless_ref(key).ok()?;
+    let owned = match (&u.host, &u.path) {
+        (Cow::Borrowed(_), Cow::Borrowed(_)) => None,
+        _ => Some(format!("{}{}", u.host, u.path).into_boxed_str()),
+    };
+    let base: &str = owned.as_deref().unwrap_or(key);
+    let parts = match &owned {
+        None => Parts::of(&u.host, &u.path),
+        Some(t) => Parts::of(t.get(..u.host.len()).unwrap_or(""), t.get(u.host.len()..).unwrap_or("")),
+    };
+    let (hostname, port, path, labels) = (
+        span_of(base, parts.hostname),
+        span_of(base, parts.port),
+        span_of(base, parts.path),
+        parts.labels,
+    );
+    Some(ParsedKey {
+        owned,
+        hostname,
+        port,
+        path,
+        labels,
+    })
 }
 
 impl BasicKeyring {
@@ -173,104 +304,142 @@ impl BasicKeyring {
         Self::default()
     }
 
+    fn hash(&self, x: impl Hash) -> u64 {
+        self.seed.hash_one(x)
+    }
+
+    fn key_str(&self, k: u32) -> &str {
+        self.keys
+            .get(k as usize)
+            .and_then(|e| self.creds.get(e.creds.first() as usize))
+            .map_or("", |c| c.key.as_str())
+    }
+
+    fn key_index(&self, key: &str) -> Option<u32> {
+        let ids = self.by_key.get(&self.hash(key))?;
+        ids.as_slice().iter().copied().find(|&k| self.key_str(k) == key)
+    }
+
+    fn parts(&self, k: u32) -> Option<Parts<'_>> {
+        let p = self.keys.get(k as usize)?.parsed.as_ref()?;
+        let text = p.owned.as_deref().unwrap_or_else(|| self.key_str(k));
+        Some(Parts {
+            hostname: in_span(text, p.hostname),
+            port: in_span(text, p.port),
+            path: in_span(text, p.path),
+            labels: p.labels,
+        })
+    }
+
     /// `Add` one entry (§c.1); `false` (entry skipped) when the key does not normalise.
     /// Entries are appended, never replaced: duplicates are kept.
     pub fn add(&mut self, raw_key: &str, auth: AuthEntry, source: &str) -> bool {
         let Some(key) = normalize_key(raw_key) else {
             return false;
         };
-        let ci = self.creds.len();
+        let (Ok(ci), Ok(k)) = (u32::try_from(self.creds.len()), u32::try_from(self.keys.len())) else {
+            return false;
+        };
+        let existing = self.key_index(&key);
+        let parsed = if existing.is_none() { parse_key(&key) } else { None };
+        let hk = self.hash(key.as_str());
         self.creds.push(Credential {
-            key: key.clone(),
+            key,
             raw_key: raw_key.to_owned(),
             auth,
             source: source.to_owned(),
         });
-        if let Some(&k) = self.by_key.get(&key) {
-            if let Some(entry) = self.keys.get_mut(k) {
-                entry.creds.push(ci);
-            }
+        if let Some(entry) = existing.and_then(|e| self.keys.get_mut(e as usize)) {
+            entry.creds.push(ci);
             return true;
         }
-        let k = self.keys.len();
-        let parsed = parse_schemeless_ref(&key).ok().map(|u| {
-            let hp = HostParts::new(&u.host, &u.path);
-            ParsedKey {
-                hostname: hp.hostname.to_owned(),
-                port: hp.port.to_owned(),
-                path: hp.path.to_owned(),
-                labels: hp.label_count(),
-                literal: is_literal(hp.hostname),
-            }
-        });
-        if let Some(p) = &parsed {
-            self.index(k, p);
-        }
-        self.by_key.insert(key.clone(), k);
         self.keys.push(KeyEntry {
-            key,
-            creds: vec![ci],
+            creds: Ids::One(ci),
             parsed,
         });
+        match self.by_key.get_mut(&hk) {
+            Some(ids) => ids.push(k),
+            None => {
+                self.by_key.insert(hk, Ids::One(k));
+            }
+        }
+        self.index(k);
         true
     }
 
-    fn index(&mut self, k: usize, p: &ParsedKey) {
-        if p.literal {
-            let hosts = self.exact.entry(p.hostname.clone()).or_default();
-            let pos = hosts.iter().position(|h| h.port == p.port).unwrap_or_else(|| {
-                hosts.push(ExactHost {
-                    port: p.port.clone(),
-                    ..ExactHost::default()
-                });
-                hosts.len() - 1
-            });
-            if let Some(h) = hosts.get_mut(pos) {
-                h.paths.entry(p.path.clone()).or_default().push(k);
-                if let Err(at) = h.lens.binary_search(&p.path.len()) {
-                    h.lens.insert(at, p.path.len());
+    fn index(&mut self, k: u32) {
+        let Some(p) = self.parts(k) else {
+            return;
+        };
+        if is_literal(p.hostname) {
+            let hh = self.hash((p.hostname, p.port));
+            let he = self.hash((p.hostname, p.port, p.path));
+            let len = u32::try_from(p.path.len()).unwrap_or(u32::MAX);
+            if let Some(h) = self.hosts.get_mut(&hh) {
+                h.keys.push(k);
+                let mut lens = h.lens.as_slice().to_vec();
+                if let Err(at) = lens.binary_search(&len) {
+                    lens.insert(at, len);
+                    h.lens = Ids::Many(lens);
                 }
+            } else {
+                self.hosts.insert(
+                    hh,
+                    HostEntry {
+                        keys: Ids::One(k),
+                        lens: Ids::One(len),
+                    },
+                );
+            }
+            if let Some(ids) = self.exact.get_mut(&he) {
+                ids.push(k);
+            } else {
+                self.exact.insert(he, Ids::One(k));
             }
             return;
         }
-        let bucket = self
-            .globs
-            .entry(p.port.clone())
-            .or_default()
-            .entry(p.labels)
-            .or_default();
-        // File the key under its literal label whose current list is shortest (leftmost on ties).
-        let mut best: Option<(usize, usize, &str)> = None;
-        for (pos, label) in p.hostname.split('.').enumerate() {
+        let hs = self.hash((p.port, p.labels));
+        // File the key under its literal label whose list is shortest (leftmost on ties).
+        let mut best: Option<(usize, u32, u64)> = None;
+        for (pos, label) in (0u32..).zip(p.hostname.split('.')) {
             if !is_literal(label) {
                 continue;
             }
-            let size = bucket
-                .by_label
-                .iter()
-                .find(|(q, _)| *q == pos)
-                .and_then(|(_, m)| m.get(label))
-                .map_or(0, Vec::len);
+            let hl = self.hash((p.port, p.labels, pos, label));
+            let size = self.glob_labels.get(&hl).map_or(0, |ids| ids.as_slice().len());
             let better = match best {
                 None => true,
-                Some((s, _, _)) => size < s,
+                Some((n, _, _)) => size < n,
             };
             if better {
-                best = Some((size, pos, label));
+                best = Some((size, pos, hl));
             }
         }
-        match best {
-            None => bucket.wild.push(k),
-            Some((_, pos, label)) => {
-                let at = bucket.by_label.iter().position(|(q, _)| *q == pos).unwrap_or_else(|| {
-                    bucket.by_label.push((pos, HashMap::new()));
-                    bucket.by_label.len() - 1
-                });
-                if let Some((_, m)) = bucket.by_label.get_mut(at) {
-                    m.entry(label.to_owned()).or_default().push(k);
-                }
-            }
+        let filed = best.map(|(_, pos, hl)| (pos, hl));
+        let set = self.glob_sets.entry(hs).or_default();
+        let Some((pos, hl)) = filed else {
+            set.wild.push(k);
+            return;
+        };
+        if let Err(at) = set.positions.binary_search(&pos) {
+            set.positions.insert(at, pos);
         }
+        if let Some(ids) = self.glob_labels.get_mut(&hl) {
+            ids.push(k);
+        } else {
+            self.glob_labels.insert(hl, Ids::One(k));
+        }
+    }
+
+    /// Release the spare capacity left by `add` (call once loading is done).
+    pub fn shrink_to_fit(&mut self) {
+        self.creds.shrink_to_fit();
+        self.keys.shrink_to_fit();
+        self.by_key.shrink_to_fit();
+        self.hosts.shrink_to_fit();
+        self.exact.shrink_to_fit();
+        self.glob_sets.shrink_to_fit();
+        self.glob_labels.shrink_to_fit();
     }
 
     /// Number of credentials (not keys).
@@ -288,11 +457,16 @@ impl BasicKeyring {
         &self.creds
     }
 
+    /// Key indices in the kubelet's index order (descending bytes, §c.1 step 6).
+    fn sorted_keys(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..u32::try_from(self.keys.len()).unwrap_or(u32::MAX)).collect();
+        order.sort_unstable_by(|&a, &b| self.key_str(b).cmp(self.key_str(a)));
+        order
+    }
+
     /// The distinct normalised keys in the kubelet's index order (descending bytes, §c.1 step 6).
     pub fn keys(&self) -> Vec<&str> {
-        let mut keys: Vec<&str> = self.keys.iter().map(|e| e.key.as_str()).collect();
-        keys.sort_unstable_by(|a, b| b.cmp(a));
-        keys
+        self.sorted_keys().into_iter().map(|k| self.key_str(k)).collect()
     }
 
     /// `Lookup(image)` (§c.3, with the `index.docker.io` fallback of §c.4), in kubelet order.
@@ -308,14 +482,14 @@ impl BasicKeyring {
     /// ```
     pub fn lookup(&self, image: &str) -> Vec<&Credential> {
         let parsed = parse_schemeless_ref(image).ok();
-        let parts = parsed.as_ref().map(|u| HostParts::new(&u.host, &u.path));
+        let parts = parsed.as_ref().map(|u| Parts::of(&u.host, &u.path));
         let mut out = Vec::new();
         self.lookup_parsed(image, parts.as_ref(), &mut out);
         out
     }
 
     /// Appends this keyring's answer; returns whether the default-registry fallback produced it.
-    fn lookup_parsed<'a>(&'a self, image: &str, t: Option<&HostParts<'_>>, out: &mut Vec<&'a Credential>) -> bool {
+    fn lookup_parsed<'a>(&'a self, image: &str, t: Option<&Parts<'_>>, out: &mut Vec<&'a Credential>) -> bool {
         let start = out.len();
         if let Some(t) = t {
             for k in self.matched_keys(t) {
@@ -323,7 +497,7 @@ impl BasicKeyring {
             }
         }
         if out.len() == start && is_default_registry_match(image) {
-            if let Some(&k) = self.by_key.get(DEFAULT_REGISTRY_KEY) {
+            if let Some(k) = self.key_index(DEFAULT_REGISTRY_KEY) {
                 self.push_creds(k, out);
                 return true;
             }
@@ -331,81 +505,94 @@ impl BasicKeyring {
         false
     }
 
-    fn push_creds<'a>(&'a self, k: usize, out: &mut Vec<&'a Credential>) {
-        if let Some(e) = self.keys.get(k) {
-            out.extend(e.creds.iter().filter_map(|&c| self.creds.get(c)));
+    fn push_creds<'a>(&'a self, k: u32, out: &mut Vec<&'a Credential>) {
+        if let Some(e) = self.keys.get(k as usize) {
+            out.extend(e.creds.as_slice().iter().filter_map(|&c| self.creds.get(c as usize)));
         }
     }
 
-    /// Indices of the keys matching the parsed image, in descending key order.
-    fn matched_keys(&self, t: &HostParts<'_>) -> Vec<usize> {
+    /// The keys matching the parsed image, in descending key order.
+    fn matched_keys(&self, t: &Parts<'_>) -> Vec<u32> {
         let mut out = Vec::new();
-        if let Some(hosts) = self.exact.get(t.hostname) {
-            for h in hosts.iter().filter(|h| h.port == t.port) {
-                for &len in &h.lens {
-                    let Some(prefix) = t.path.get(..len) else {
-                        if len > t.path.len() {
+        if let Some(h) = self.hosts.get(&self.hash((t.hostname, t.port))) {
+            let same_host = |p: &Parts<'_>| p.hostname == t.hostname && p.port == t.port;
+            let keys = h.keys.as_slice();
+            if keys.len() <= SMALL_HOST {
+                for &k in keys {
+                    if self
+                        .parts(k)
+                        .is_some_and(|p| same_host(&p) && t.path.starts_with(p.path))
+                    {
+                        out.push(k);
+                    }
+                }
+            } else {
+                for &len in h.lens.as_slice() {
+                    let Some(prefix) = t.path.get(..len as usize) else {
+                        if len as usize > t.path.len() {
                             break;
                         }
                         continue;
                     };
-                    if let Some(ks) = h.paths.get(prefix) {
-                        out.extend_from_slice(ks);
+                    if let Some(ids) = self.exact.get(&self.hash((t.hostname, t.port, prefix))) {
+                        for &k in ids.as_slice() {
+                            if self.parts(k).is_some_and(|p| same_host(&p) && p.path == prefix) {
+                                out.push(k);
+                            }
+                        }
                     }
                 }
             }
         }
         self.glob_candidates(t, |k, p| {
-            if t.path.starts_with(p.path.as_str()) && match_labels(&p.hostname, t.hostname).is_ok() {
+            if t.path.starts_with(p.path) && match_labels(p.hostname, t.hostname).is_ok() {
                 out.push(k);
             }
         });
         out.sort_unstable_by(|&a, &b| self.key_str(b).cmp(self.key_str(a)));
+        out.dedup();
         out
     }
 
-    /// Calls `f` for every glob key that has the image's port and label count and that could match it.
-    fn glob_candidates(&self, t: &HostParts<'_>, mut f: impl FnMut(usize, &ParsedKey)) {
-        let Some(bucket) = self.globs.get(t.port).and_then(|b| b.get(&t.label_count())) else {
+    /// Calls `f` for every glob key that has the image's port and label count and could match it.
+    fn glob_candidates(&self, t: &Parts<'_>, mut f: impl FnMut(u32, Parts<'_>)) {
+        let Some(set) = self.glob_sets.get(&self.hash((t.port, t.labels))) else {
             return;
         };
-        let mut visit = |k: usize| {
-            if let Some(p) = self.keys.get(k).and_then(|e| e.parsed.as_ref()) {
+        let mut visit = |k: u32| {
+            if let Some(p) = self.parts(k).filter(|p| p.port == t.port && p.labels == t.labels) {
                 f(k, p);
             }
         };
-        if !bucket.by_label.is_empty() {
+        if !set.positions.is_empty() {
             let labels: Vec<&str> = t.hostname.split('.').collect();
-            for (pos, m) in &bucket.by_label {
-                if let Some(ks) = labels.get(*pos).and_then(|l| m.get(*l)) {
-                    for &k in ks {
+            for &pos in &set.positions {
+                let Some(label) = labels.get(pos as usize) else {
+                    continue;
+                };
+                if let Some(ids) = self.glob_labels.get(&self.hash((t.port, t.labels, pos, *label))) {
+                    for &k in ids.as_slice() {
                         visit(k);
                     }
                 }
             }
         }
-        for &k in &bucket.wild {
+        for &k in &set.wild {
             visit(k);
         }
-    }
-
-    fn key_str(&self, k: usize) -> &str {
-        self.keys.get(k).map_or("", |e| e.key.as_str())
     }
 
     /// The kubelet's own algorithm, a linear scan over all keys in descending order (§c.3). A
     /// reference for tests and benchmarks; `lookup` returns the same list.
     pub fn lookup_linear(&self, image: &str) -> Vec<&Credential> {
-        let mut order: Vec<usize> = (0..self.keys.len()).collect();
-        order.sort_unstable_by(|&a, &b| self.key_str(b).cmp(self.key_str(a)));
         let mut out = Vec::new();
-        for k in order {
+        for k in self.sorted_keys() {
             if urls_match_str(self.key_str(k), image) {
                 self.push_creds(k, &mut out);
             }
         }
         if out.is_empty() && is_default_registry_match(image) {
-            if let Some(&k) = self.by_key.get(DEFAULT_REGISTRY_KEY) {
+            if let Some(k) = self.key_index(DEFAULT_REGISTRY_KEY) {
                 self.push_creds(k, &mut out);
             }
         }
@@ -413,30 +600,35 @@ impl BasicKeyring {
     }
 
     /// Keys that match some image whose host is `t`'s host (any path), via the index.
-    fn host_keys(&self, t: &HostParts<'_>) -> Vec<usize> {
+    fn host_keys(&self, t: &Parts<'_>) -> Vec<u32> {
         let mut out = Vec::new();
-        if let Some(hosts) = self.exact.get(t.hostname) {
-            for h in hosts.iter().filter(|h| h.port == t.port) {
-                h.paths.values().for_each(|ks| out.extend_from_slice(ks));
+        if let Some(h) = self.hosts.get(&self.hash((t.hostname, t.port))) {
+            for &k in h.keys.as_slice() {
+                if self
+                    .parts(k)
+                    .is_some_and(|p| p.hostname == t.hostname && p.port == t.port)
+                {
+                    out.push(k);
+                }
             }
         }
         self.glob_candidates(t, |k, p| {
-            if match_labels(&p.hostname, t.hostname).is_ok() {
+            if match_labels(p.hostname, t.hostname).is_ok() {
                 out.push(k);
             }
         });
+        out.sort_unstable();
+        out.dedup();
         out
     }
 
-    fn explain_into<'a>(&'a self, image: &str, t: Option<&HostParts<'_>>, ex: &mut Explanation<'a>) {
+    fn explain_into<'a>(&'a self, image: &str, t: Option<&Parts<'_>>, ex: &mut Explanation<'a>) {
         let start = ex.credentials.len();
         let fallback = self.lookup_parsed(image, t, &mut ex.credentials);
         ex.fallback.resize(ex.credentials.len(), fallback);
         let matched_any = ex.credentials.len() > start && !fallback;
-        for key in self.keys() {
-            let Some(entry) = self.by_key.get(key).and_then(|&k| self.keys.get(k)) else {
-                continue;
-            };
+        for k in self.sorted_keys() {
+            let key = self.key_str(k);
             let Err(why) = explain_match(key, image) else {
                 continue;
             };
@@ -453,7 +645,8 @@ impl BasicKeyring {
                     ""
                 });
             }
-            for c in entry.creds.iter().filter_map(|&c| self.creds.get(c)) {
+            let creds = self.keys.get(k as usize).map_or(&[][..], |e| e.creds.as_slice());
+            for c in creds.iter().filter_map(|&c| self.creds.get(c as usize)) {
                 ex.rejected.push(Rejection {
                     key: c.key.clone(),
                     raw_key: c.raw_key.clone(),
@@ -464,6 +657,9 @@ impl BasicKeyring {
         }
     }
 }
+
+/// Hosts with at most this many exact keys are checked key by key instead of probing per path length.
+const SMALL_HOST: usize = 8;
 
 /// How the kubelet may cache a plugin response (§e.2 step 7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -538,7 +734,7 @@ impl Keyring {
     /// fallback), concatenated in group order. The image is parsed once.
     pub fn lookup(&self, image: &str) -> Vec<&Credential> {
         let parsed = parse_schemeless_ref(image).ok();
-        let parts = parsed.as_ref().map(|u| HostParts::new(&u.host, &u.path));
+        let parts = parsed.as_ref().map(|u| Parts::of(&u.host, &u.path));
         let mut out = Vec::new();
         for g in &self.groups {
             g.lookup_parsed(image, parts.as_ref(), &mut out);
@@ -549,7 +745,7 @@ impl Keyring {
     /// The credentials of `lookup`, plus every other credential with the reason its key did not match.
     pub fn explain(&self, image: &str) -> Explanation<'_> {
         let parsed = parse_schemeless_ref(image).ok();
-        let parts = parsed.as_ref().map(|u| HostParts::new(&u.host, &u.path));
+        let parts = parsed.as_ref().map(|u| Parts::of(&u.host, &u.path));
         let mut ex = Explanation {
             credentials: Vec::new(),
             fallback: Vec::new(),
@@ -612,7 +808,7 @@ impl Keyring {
         if groups.next().is_some() {
             return None;
         }
-        response_entries(g, 0..g.keys.len())
+        response_entries(g, (0..g.keys.len()).filter_map(|k| u32::try_from(k).ok()))
     }
 
     fn registry_entries(&self, image: &str) -> Option<Vec<(String, &AuthEntry)>> {
@@ -624,12 +820,12 @@ impl Keyring {
         let fallback_possible = is_default_registry_match(&probe) || (!image.contains('/') && !registry.is_empty());
         // Every served image parses to the same host (or fails to parse: then only fallbacks apply).
         let parsed = parse_schemeless_ref(&probe).ok();
-        let host = parsed.as_ref().map(|u| HostParts::new(&u.host, ""));
-        let mut chosen: Option<(&BasicKeyring, Vec<usize>)> = None;
+        let host = parsed.as_ref().map(|u| Parts::of(&u.host, ""));
+        let mut chosen: Option<(&BasicKeyring, Vec<u32>)> = None;
         for g in &self.groups {
             let mut keys = host.as_ref().map(|h| g.host_keys(h)).unwrap_or_default();
             if fallback_possible {
-                if let Some(&k) = g.by_key.get(DEFAULT_REGISTRY_KEY) {
+                if let Some(k) = g.key_index(DEFAULT_REGISTRY_KEY) {
                     if !keys.contains(&k) {
                         keys.push(k);
                     }
@@ -673,10 +869,13 @@ impl Keyring {
     pub fn match_images(&self) -> Vec<String> {
         let mut out = BTreeSet::new();
         for g in &self.groups {
-            for e in g.keys.iter().filter(|e| e.parsed.is_some()) {
-                let host = e.key.split('/').next().unwrap_or("");
-                out.insert(host.to_owned());
-                if e.key == DEFAULT_REGISTRY_KEY {
+            for k in (0..g.keys.len())
+                .filter_map(|k| u32::try_from(k).ok())
+                .filter(|&k| g.parts(k).is_some())
+            {
+                let key = g.key_str(k);
+                out.insert(key.split('/').next().unwrap_or("").to_owned());
+                if key == DEFAULT_REGISTRY_KEY {
                     out.insert("docker.io".to_owned());
                     out.insert("*".to_owned());
                 }
@@ -687,15 +886,18 @@ impl Keyring {
 }
 
 /// The response entries for `keys` of `g`, or `None` when a key holds more than one credential.
-fn response_entries(g: &BasicKeyring, keys: impl IntoIterator<Item = usize>) -> Option<Vec<(String, &AuthEntry)>> {
+fn response_entries(g: &BasicKeyring, keys: impl IntoIterator<Item = u32>) -> Option<Vec<(String, &AuthEntry)>> {
     let mut out = Vec::new();
     for k in keys {
-        let e = g.keys.get(k)?;
+        let e = g.keys.get(k as usize)?;
         let [c] = e.creds.as_slice() else {
             return None;
         };
-        let cred = g.creds.get(*c)?;
-        out.push((response_key(&e.key).unwrap_or_else(|| cred.raw_key.clone()), &cred.auth));
+        let cred = g.creds.get(*c as usize)?;
+        out.push((
+            response_key(&cred.key).unwrap_or_else(|| cred.raw_key.clone()),
+            &cred.auth,
+        ));
     }
     Some(out)
 }
@@ -996,6 +1198,74 @@ mod tests {
             ]
         );
         assert!(!k.clone().add("bad host", auth("x"), "s"));
+    }
+
+    #[test]
+    fn crowded_hosts_use_the_path_index() {
+        // More exact keys on one host than SMALL_HOST, plus decoded keys and many globs in one bucket.
+        let mut k = BasicKeyring::new();
+        let paths = [
+            "",
+            "/",
+            "/t",
+            "/te",
+            "/team",
+            "/team/",
+            "/team/app",
+            "/team/app2",
+            "/other",
+            "/a%20b",
+            "/a b",
+        ];
+        for (i, p) in paths.iter().enumerate() {
+            for host in ["quay.io", "quay.io:443", "Quay.io"] {
+                k.add(&format!("{host}{p}"), auth(&format!("u{i}")), "s");
+            }
+        }
+        for i in 0..20 {
+            k.add(&format!("*.tenant-{i}.example.com/x"), auth(&format!("g{i}")), "s");
+            k.add(&format!("app-{i}.*.example.com"), auth(&format!("h{i}")), "s");
+        }
+        for image in [
+            "quay.io/team/app",
+            "quay.io/team/app2/x",
+            "quay.io:443/t",
+            "quay.io",
+            "quay.io/a b/c",
+            "Quay.io/other",
+            "a.tenant-7.example.com/x/y",
+            "app-3.tenant-3.example.com/x",
+            "app-3.tenant-9.example.com/y",
+        ] {
+            let fast: Vec<*const Credential> = k.lookup(image).into_iter().map(std::ptr::from_ref).collect();
+            let slow: Vec<*const Credential> = k.lookup_linear(image).into_iter().map(std::ptr::from_ref).collect();
+            assert!(!fast.is_empty(), "{image}");
+            assert_eq!(fast, slow, "{image}");
+        }
+        assert_eq!(users(&k.lookup("quay.io/team/x")), ["u5", "u4", "u3", "u2", "u0", "u1"]);
+    }
+
+    #[test]
+    fn lookups_visit_few_candidates() {
+        // Deterministic guard for the index: with 3,000 glob keys sharing their last labels, an image
+        // must only reach the keys filed under its own distinctive label.
+        let mut k = BasicKeyring::new();
+        for i in 0..1000 {
+            k.add(&format!("*.tenant-{i}.example.com"), auth("g"), "s");
+            k.add(&format!("app-*.team-{i}.example.com/x"), auth("h"), "s");
+            k.add(&format!("registry-{i}.example.com/team-{i}"), auth("e"), "s");
+        }
+        let visited = |image: &str| {
+            let u = parse_schemeless_ref(image).unwrap();
+            let t = Parts::of(&u.host, &u.path);
+            let mut n = 0;
+            k.glob_candidates(&t, |_, _| n += 1);
+            n
+        };
+        assert_eq!(visited("a.tenant-7.example.com/x"), 1);
+        assert_eq!(visited("app-1.team-9.example.com/x"), 1);
+        assert_eq!(visited("a.b.c.d/x"), 0);
+        assert_eq!(users(&k.lookup("registry-5.example.com/team-5/x")), ["e"]);
     }
 
     #[test]
