@@ -800,18 +800,36 @@ impl Keyring {
         }
     }
 
-    fn global_entries(&self) -> Option<Vec<(String, &AuthEntry)>> {
+    /// The `cacheKeyType` that `response_auth(image, policy)` answers with, without building the map.
+    pub fn cache_key_type(&self, image: &str, policy: CachePolicy) -> CacheKeyType {
+        let exact = |sel: Option<Selection<'_>>| sel.is_some_and(|(g, keys)| one_credential_each(g, &keys));
+        match policy {
+            CachePolicy::Global if exact(self.global_selection()) => CacheKeyType::Global,
+            CachePolicy::Registry | CachePolicy::Auto if exact(self.registry_selection(image)) => {
+                CacheKeyType::Registry
+            }
+            _ => CacheKeyType::Image,
+        }
+    }
+
+    /// The only group with credentials and all its keys; `None` when several groups have some.
+    fn global_selection(&self) -> Option<Selection<'_>> {
         let mut groups = self.groups.iter().filter(|g| !g.is_empty());
         let Some(g) = groups.next() else {
-            return Some(Vec::new());
+            return Some((None, Vec::new()));
         };
         if groups.next().is_some() {
             return None;
         }
-        response_entries(g, (0..g.keys.len()).filter_map(|k| u32::try_from(k).ok()))
+        Some((
+            Some(g),
+            (0..g.keys.len()).filter_map(|k| u32::try_from(k).ok()).collect(),
+        ))
     }
 
-    fn registry_entries(&self, image: &str) -> Option<Vec<(String, &AuthEntry)>> {
+    /// The only group that can contribute credentials to images of `image`'s registry, and those of
+    /// its keys that can; `None` when several groups can.
+    fn registry_selection(&self, image: &str) -> Option<Selection<'_>> {
         // kubelet plugin.go: the registry cache key is the image up to its first `/`; it serves every
         // image that starts with it and a `/` (the kubelet always looks up `domain/path` names), and
         // the bare registry itself when the image had no `/`.
@@ -821,7 +839,7 @@ impl Keyring {
         // Every served image parses to the same host (or fails to parse: then only fallbacks apply).
         let parsed = parse_schemeless_ref(&probe).ok();
         let host = parsed.as_ref().map(|u| Parts::of(&u.host, ""));
-        let mut chosen: Option<(&BasicKeyring, Vec<u32>)> = None;
+        let mut chosen: Selection<'_> = (None, Vec::new());
         for g in &self.groups {
             let mut keys = host.as_ref().map(|h| g.host_keys(h)).unwrap_or_default();
             if fallback_possible {
@@ -834,15 +852,22 @@ impl Keyring {
             if keys.is_empty() {
                 continue;
             }
-            if chosen.is_some() {
+            if chosen.0.is_some() {
                 return None;
             }
-            chosen = Some((g, keys));
+            chosen = (Some(g), keys);
         }
-        match chosen {
-            None => Some(Vec::new()),
-            Some((g, keys)) => response_entries(g, keys),
-        }
+        Some(chosen)
+    }
+
+    fn global_entries(&self) -> Option<Vec<(String, &AuthEntry)>> {
+        let (g, keys) = self.global_selection()?;
+        g.map_or(Some(Vec::new()), |g| response_entries(g, keys))
+    }
+
+    fn registry_entries(&self, image: &str) -> Option<Vec<(String, &AuthEntry)>> {
+        let (g, keys) = self.registry_selection(image)?;
+        g.map_or(Some(Vec::new()), |g| response_entries(g, keys))
     }
 
     fn image_entries(&self, image: &str) -> Vec<(String, &AuthEntry)> {
@@ -882,6 +907,18 @@ impl Keyring {
             }
         }
         out.into_iter().collect()
+    }
+}
+
+/// A group (if any contributes) and the keys of it a response must carry.
+type Selection<'a> = (Option<&'a BasicKeyring>, Vec<u32>);
+
+fn one_credential_each(g: Option<&BasicKeyring>, keys: &[u32]) -> bool {
+    match g {
+        None => true,
+        Some(g) => keys
+            .iter()
+            .all(|&k| g.keys.get(k as usize).is_some_and(|e| e.creds.as_slice().len() == 1)),
     }
 }
 
