@@ -84,9 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer inputs and repeats (a smoke run, noisier)")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a budget row fails")
-    ap.add_argument("suite", nargs="*", default=["all"], choices=[*suites, "all"])
+    ap.add_argument("suite", nargs="*", help=f"any of {', '.join([*suites, 'all'])} (default: all)")
     args = ap.parse_args(argv)
-    chosen = list(suites) if "all" in args.suite else list(dict.fromkeys(args.suite))
+    wanted = args.suite or ["all"]
+    unknown = [s for s in wanted if s not in suites and s != "all"]
+    if unknown:
+        ap.error(f"unknown suite {', '.join(unknown)}; choose from {', '.join([*suites, 'all'])}")
+    chosen = list(suites) if "all" in wanted else list(dict.fromkeys(wanted))
 
     RESULTS.mkdir(exist_ok=True)
     for name in chosen:
