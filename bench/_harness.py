@@ -42,6 +42,7 @@ class Row:
     budget: str = "context"
     check: bool | None = None
     note: str = ""
+    check_detail: str = ""  # e.g. "≤ 1 µs: pass; ≥ 30x: fail" when a row carries two budgets
     extra: dict[str, Any] = field(default_factory=dict)
 
     def ratio(self) -> float | None:
@@ -130,6 +131,11 @@ def fmt_ratio(r: float | None, unit: str = "ns") -> str:
     return f"{1 / r:.2f}× slower"
 
 
+def verdicts(*parts: tuple[str, bool]) -> tuple[bool, str]:
+    """Combine several budget verdicts of one row: (all passed, "label: pass; label: fail")."""
+    return all(ok for _, ok in parts), "; ".join(f"{label}: {'pass' if ok else 'fail'}" for label, ok in parts)
+
+
 def fmt_check(c: bool | None) -> str:
     if c is None:
         return "—"
@@ -150,7 +156,7 @@ def table(rows: Sequence[Row]) -> str:
             fmt_value(row.peer_value, row.unit),
             fmt_ratio(row.ratio(), row.unit),
             row.budget,
-            fmt_check(row.check),
+            fmt_check(row.check) + (f" ({row.check_detail})" if row.check_detail else ""),
         )
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)

@@ -118,8 +118,8 @@ def run(quick: bool = False) -> list[Row]:
                 + (f"; differ e.g. {differ[:3]!r}" if differ else "")
             )
         if size == 10_000:
-            budget = "≤ 2 µs; ≥ 100× the scan"
-            check = None if pk_t is None else bool(pk_t <= 2000 and med["scan"] / pk_t >= 100)
+            budget = "≥ 100× the scan"
+            check = None if pk_t is None else bool(med["scan"] / pk_t >= 100)
         else:
             budget, check = "context", None
         n_label = f"{size:,} entries; {len(imgs)} images (scan: {len(scan_imgs)})"
@@ -153,7 +153,20 @@ def run(quick: bool = False) -> list[Row]:
     t100k = t10 = None
     if scaling_loops:
         scaled = time_loops(scaling_loops, repeats=repeats * 2)
-        t100k, t10 = scaled.get(str(100_000)), scaled.get(str(10))
+        t100k, t10, t10k = scaled.get(str(100_000)), scaled.get(str(10)), scaled.get(str(10_000))
+        rows.append(
+            Row(
+                SUITE,
+                "`Keyring.lookup` at 10,000 entries (pullkey alone)",
+                "all sizes interleaved in one measurement; same hit/miss mix",
+                "ns",
+                t10k,
+                "pullkey at 10 entries",
+                t10,
+                "≤ 2 µs",
+                None if t10k is None else bool(t10k <= 2000),
+            )
+        )
         rows.append(
             Row(
                 SUITE,
@@ -181,6 +194,10 @@ def run(quick: bool = False) -> list[Row]:
                 "100,000 within 2× of 10",
                 None,
             )
+        )
+        rows.insert(
+            -1,
+            Row(SUITE, "`Keyring.lookup` at 10,000 entries (pullkey alone)", "", "ns", None, "", None, "≤ 2 µs", None),
         )
     return rows
 

@@ -14,6 +14,7 @@ import argparse
 import datetime as dt
 import importlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,7 +66,8 @@ def _write_markdown(sections: list[tuple[str, dict]], env: dict[str, str]) -> st
             "",
             f"## {name}",
             "",
-            f"Measured {data['measured']} ({'quick' if data['quick'] else 'full'} run, {data['seconds']:.0f} s).",
+            f"Measured {data['measured']} ({'quick' if data['quick'] else 'full'} run, {data['seconds']:.0f} s; "
+            f"load average at start {data.get('load', '?')} on {os.cpu_count()} CPUs).",
             "",
         ]
         out.append(table(rows))
@@ -96,12 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in chosen:
         print(f"== {name} ({'quick' if args.quick else 'full'}) ...", flush=True)
         t0 = time.perf_counter()
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         module = importlib.import_module(suites[name])
         rows = module.run(quick=args.quick)
         data = {
             "suite": name,
             "measured": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "quick": args.quick,
+            "load": load,
             "seconds": time.perf_counter() - t0,
             "rows": [r.to_json() if isinstance(r, Row) else r for r in rows],
         }
