@@ -236,9 +236,7 @@ def build(settings: Settings) -> tuple[Keyring, list[str], list[str], list[str]]
         from pullkey.errors import ConfigError
 
         raise ConfigError(warnings[0])
-    keyring, more, used = Keyring.build(
-        secrets, node, search_policy=settings.search_policy, strict=settings.strict
-    )
+    keyring, more, used = Keyring.build(secrets, node, search_policy=settings.search_policy, strict=settings.strict)
     return keyring, warnings + more, used, watched
 
 
