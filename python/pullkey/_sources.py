@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+
+# NOTE: not `from typing import TYPE_CHECKING`: importing typing costs the exec path ~10 ms.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from pullkey._core import Keyring
