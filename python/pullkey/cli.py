@@ -106,7 +106,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         _out("credentials, in the order the kubelet tries them:")
         for i, c in enumerate(creds, 1):
             raw = f" (written {c['raw_key']!r})" if c["raw_key"] != c["key"] else ""
-            _out(f"  {i}. {c['key']}{raw}  username={c['username']!r}  from {c['source']}")
+            via = "  [Docker Hub fallback: no key matched, index.docker.io is used]" if c["fallback"] else ""
+            _out(f"  {i}. {c['key']}{raw}  username={c['username']!r}  from {c['source']}{via}")
     else:
         _out("credentials: none match: the kubelet pulls anonymously")
     if result["rejected"]:
