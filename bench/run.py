@@ -77,7 +77,9 @@ def _write_markdown(sections: list[tuple[str, dict]], env: dict[str, str]) -> st
     budgeted = [r for r in all_rows if r.budget != "context"]
     out += ["", "## Budgets", ""]
     for r in budgeted:
-        out.append(f"- {fmt_check(r.check) if r.check is not None else 'PENDING'}: {r.what} — {r.budget}")
+        verdict = fmt_check(r.check) if r.check is not None else "PENDING"
+        detail = f" ({r.check_detail})" if r.check_detail else ""
+        out.append(f"- {verdict}: {r.what} — {r.budget}{detail}")
     return "\n".join(out) + "\n"
 
 
