@@ -1,6 +1,6 @@
 """One entry point for pullkey's benchmarks.
 
-    python bench/run.py [--quick] [--strict] [parse|keyring|exec|all ...]
+    python bench/run.py [--quick] [--strict] [parse|keyring|exec|grpc|all ...]
 
 Runs the chosen suites (default: all), prints the results table and (re)writes
 ``bench/results/RESULTS.md``. Each suite also leaves ``bench/results/<suite>.json`` (not committed), so
@@ -15,6 +15,7 @@ import datetime as dt
 import importlib
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,13 +30,30 @@ RESULTS = HERE / "results"
 SUITES = {"parse": "bench_parse", "keyring": "bench_keyring", "exec": "bench_exec"}
 
 
+# Suites owned elsewhere with their own command line and report; run on request only (never by `all`,
+# since they need extra tools), and linked from RESULTS.md when their report exists.
+EXTERNAL = {"grpc": ("grpc_bench.py", "grpc.md", ["--duration", "2", "--reps", "3"])}
+
+
 def _optional_suites() -> dict[str, str]:
-    """Suites owned elsewhere that follow the same interface join `all` when present (e.g. gRPC)."""
+    """Sibling modules that follow this harness's interface (`run(quick) -> list[Row]`) join `all`."""
     extra = {}
-    grpc = HERE / "grpc_bench.py"
-    if grpc.exists() and "def run(" in grpc.read_text(errors="replace"):
-        extra["grpc"] = "grpc_bench"
+    for name, (script, _, _) in EXTERNAL.items():
+        path = HERE / script
+        if path.exists() and "\ndef run(" in path.read_text(errors="replace"):
+            extra[name] = path.stem
     return extra
+
+
+def _run_external(name: str, quick: bool) -> int:
+    script, report, quick_args = EXTERNAL[name]
+    path = HERE / script
+    if not path.exists():
+        print(f"{name}: {path} not in this checkout, skipped")
+        return 0
+    cmd = [sys.executable, str(path), *(quick_args if quick else [])]
+    print(f"== {name}: {' '.join(cmd)} (writes bench/results/{report})", flush=True)
+    return subprocess.call(cmd)
 
 
 def _load_previous(name: str) -> dict | None:
@@ -74,6 +92,9 @@ def _write_markdown(sections: list[tuple[str, dict]], env: dict[str, str]) -> st
         notes = [f"- {r.what} / {r.peer}: {r.note}" for r in rows if r.note]
         if notes:
             out += ["", "Notes:", "", *notes]
+    for name, (script, report, _) in EXTERNAL.items():
+        if (RESULTS / report).exists():
+            out += ["", f"## {name}", "", f"Measured by `bench/{script}`: see [{report}]({report})."]
     budgeted = [r for r in all_rows if r.budget != "context"]
     out += ["", "## Budgets", ""]
     for r in budgeted:
@@ -88,15 +109,21 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="fewer inputs and repeats (a smoke run, noisier)")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a budget row fails")
-    ap.add_argument("suite", nargs="*", help=f"any of {', '.join([*suites, 'all'])} (default: all)")
+    ap.add_argument(
+        "suite", nargs="*", help=f"any of {', '.join([*suites, *EXTERNAL, 'all'])} (default: all = {', '.join(suites)})"
+    )
     args = ap.parse_args(argv)
     wanted = args.suite or ["all"]
-    unknown = [s for s in wanted if s not in suites and s != "all"]
+    unknown = [s for s in wanted if s not in suites and s not in EXTERNAL and s != "all"]
     if unknown:
-        ap.error(f"unknown suite {', '.join(unknown)}; choose from {', '.join([*suites, 'all'])}")
+        ap.error(f"unknown suite {', '.join(unknown)}; choose from {', '.join([*suites, *EXTERNAL, 'all'])}")
     chosen = list(suites) if "all" in wanted else list(dict.fromkeys(wanted))
 
     RESULTS.mkdir(exist_ok=True)
+    status = 0
+    for name in [w for w in wanted if w in EXTERNAL and w not in suites]:
+        status |= _run_external(name, args.quick)
+    chosen = [c for c in chosen if c in suites]
     for name in chosen:
         print(f"== {name} ({'quick' if args.quick else 'full'}) ...", flush=True)
         t0 = time.perf_counter()
@@ -120,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     (RESULTS / "RESULTS.md").write_text(md)
     print(f"wrote {RESULTS / 'RESULTS.md'}")
     failed = [r for _, d in sections for r in d["rows"] if r.get("check") is False]
-    return 1 if failed and args.strict else 0
+    return 1 if (failed and args.strict) or status else 0
 
 
 if __name__ == "__main__":
