@@ -1,0 +1,276 @@
+"""pullkey's credentials open a real registry, and only the right one.
+
+Real parts only: Debian's docker-registry (distribution v2.8) with bcrypt htpasswd auth, skopeo as
+the puller, the installed ``pullkey`` executed the way the kubelet executes a credential plugin, and
+``pullkey serve`` over a Unix socket. See tests/e2e/README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .conftest import Registries
+from .harness import (
+    AUTH_REFUSED,
+    IMAGE_PATH,
+    ExecProvider,
+    Registry,
+    Skopeo,
+    docker_config,
+    exec_plugin,
+    kubelet_pull,
+    provider_config_yaml,
+    pull_secret_yaml,
+    pulled_layer_digests,
+    pullkey_executable,
+)
+
+LAYOUTS = ["root-dir", "home", "cwd", "pull-secret"]
+
+
+def assert_refused(proc: subprocess.CompletedProcess[str], what: str) -> None:
+    assert proc.returncode != 0, f"{what}: the pull succeeded but should have been refused"
+    assert AUTH_REFUSED.search(proc.stderr), f"{what}: refused, but not for authentication:\n{proc.stderr}"
+
+
+def assert_pulled(registries: Registries, registry: Registry, layout: Path) -> None:
+    """The pulled layout holds the layer that was pushed into *this* registry (content differs per registry)."""
+    assert registries.images[registry.name].layer_digest in pulled_layer_digests(layout)
+
+
+# --------------------------------------------------------------------------------------------------
+# The fixture on its own: hand-written credentials, no pullkey involved.
+
+
+@pytest.mark.parametrize("name", ["a", "b"])
+def test_registry_fixture_opens_only_with_its_own_credentials(
+    registries: Registries, skopeo: Skopeo, pulls: Path, name: str
+) -> None:
+    reg, other = registries.pair(name)
+    assert reg.port != other.port
+
+    ok = skopeo.pull(reg, pulls / "ok", (reg.user, reg.password))
+    assert ok.returncode == 0, ok.stderr
+    assert_pulled(registries, reg, pulls / "ok")
+    assert registries.images[other.name].layer_digest not in pulled_layer_digests(pulls / "ok")
+
+    assert_refused(skopeo.pull(reg, pulls / "none", None), f"registry {name} without credentials")
+    assert_refused(
+        skopeo.pull(reg, pulls / "other", (other.user, other.password)),
+        f"registry {name} with registry {other.name}'s credentials",
+    )
+    assert_refused(
+        skopeo.pull(reg, pulls / "wrong", (reg.user, reg.password + "x")), f"registry {name} with a wrong password"
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Node credentials laid out the way the seed page describes (the kubelet search paths + a pull secret)
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node's credential files and how the kubelet would run pullkey on it."""
+
+    provider: ExecProvider
+    home: Path  # the kubelet's $HOME
+    cwd: Path  # the kubelet's working directory
+    config_json: Path  # the file holding the credential that opens the target registry
+    right_key: str
+    right: tuple[str, str]
+    wrong_first: tuple[str, str]  # a matching key that sorts first: tried first and refused
+
+
+def lay_out_node(tmp: Path, layout: str, target: Registry, other: Registry) -> Node:
+    """Write credential files for *target* in one layout, with decoys around them.
+
+    Decoys: a matching path-scoped key with a wrong password that the kubelet tries first (it sorts
+    before the right key, spec/kubelet.md §c.3), a key for the other registry's port, a key whose path
+    does not match, and a key without a port (never matches a host with a port, §c.2.2).
+    """
+    root, home, cwd = tmp / "root", tmp / "home", tmp / "cwd"
+    for d in (root, home, cwd):
+        d.mkdir(parents=True, exist_ok=True)
+    right = (target.user, target.password)
+    wrong_first = (target.user, "wrong-" + secrets.token_hex(6))
+    decoys = {
+        f"{target.host}/{IMAGE_PATH}": wrong_first,
+        other.host: ("mallory", "wrong-" + secrets.token_hex(6)),
+        f"{target.host}/elsewhere": ("eve", "wrong-" + secrets.token_hex(6)),
+        "127.0.0.1": ("trent", "wrong-" + secrets.token_hex(6)),
+    }
+    if layout == "root-dir":
+        # <root-dir>/config.json, path-scoped key; root dir passed as the kubelet-config args would.
+        right_key = f"{target.host}/team"
+        config_json = root / "config.json"
+        config_json.write_text(docker_config({**decoys, right_key: right}))
+        provider = ExecProvider(args=["--root-dir", str(root)], env={})
+    elif layout == "home":
+        # $HOME/.docker/config.json, glob key: every dotted label is globbed, the port is exact (§c.2).
+        right_key = f"127.0.0.*:{target.port}"
+        config_json = home / ".docker" / "config.json"
+        config_json.parent.mkdir()
+        config_json.write_text(docker_config({**decoys, right_key: right}, use_auth_field=True))
+        provider = ExecProvider(args=[], env={"PULLKEY_ROOT_DIR": str(root)})
+    elif layout == "cwd":
+        # <cwd of kubelet>/config.json, key written with a scheme and the /v2/ prefix (§c.1.3).
+        right_key = f"http://{target.host}/v2/team/"
+        config_json = cwd / "config.json"
+        config_json.write_text(docker_config({**decoys, right_key: right}))
+        provider = ExecProvider(args=["--v=2", "--root-dir", str(root)], env={})
+    elif layout == "pull-secret":
+        # A pull-secret manifest (port-specific key) plus the search paths (decoys in <root>/config.json).
+        right_key = target.host
+        (root / "config.json").write_text(docker_config(decoys))
+        config_json = tmp / "secret-config.json"
+        config_json.write_text(docker_config({right_key: right}))
+        secret = tmp / "pull-secret.yaml"
+        secret.write_text(pull_secret_yaml("regcred", config_json.read_text()))
+        cfg = tmp / "pullkey.yaml"
+        cfg.write_text(provider_config_yaml([{"type": "PullSecret", "path": str(secret)}, {"type": "SearchPaths"}]))
+        provider = ExecProvider(args=["--config", str(cfg)], env={"PULLKEY_ROOT_DIR": str(root)})
+    else:
+        raise AssertionError(layout)
+    return Node(provider, home, cwd, config_json, right_key, right, wrong_first)
+
+
+@pytest.mark.parametrize("name", ["a", "b"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_exec_plugin_credentials_open_the_registry(
+    registries: Registries, skopeo: Skopeo, tmp_path: Path, pulls: Path, name: str, layout: str
+) -> None:
+    reg, other = registries.pair(name)
+    node = lay_out_node(tmp_path / "node", layout, reg, other)
+
+    result = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd)
+
+    # The kubelet's keyring over the response: the matching decoy sorts first, then the right key;
+    # the other port, the other path and the port-less key never match.
+    assert result.credentials == [node.wrong_first, node.right], f"keys in the response: {sorted(result.doc['auth'])}"
+
+    outcome = kubelet_pull(skopeo, reg, result.credentials, pulls)
+    assert outcome.opened_with == 1, "the right credential did not open the registry"
+    assert AUTH_REFUSED.search(outcome.refusals[0]), outcome.refusals[0]
+    assert_pulled(registries, reg, pulls / "try1")
+
+    # The credential that opened this registry does not open the other one.
+    assert_refused(skopeo.pull(other, pulls / "cross", node.right), f"registry {other.name} with {name}'s credential")
+
+
+def test_no_credentials_and_foreign_credentials_are_refused(
+    registries: Registries, skopeo: Skopeo, tmp_path: Path, pulls: Path
+) -> None:
+    """What pullkey returns for one registry does not open the other; nothing opens neither."""
+    got = {}
+    for name in ("a", "b"):
+        reg, other = registries.pair(name)
+        node = lay_out_node(tmp_path / name, "root-dir", reg, other)
+        got[name] = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd).credentials
+    for name in ("a", "b"):
+        reg, other = registries.pair(name)
+        assert_refused(skopeo.pull(reg, pulls / f"{name}-none", None), f"registry {name} without credentials")
+        outcome = kubelet_pull(skopeo, reg, got[other.name], pulls / f"{name}-foreign")
+        assert outcome.opened_with is None, f"registry {name} opened with registry {other.name}'s credentials"
+        assert len(outcome.refusals) == len(got[other.name]) == 2
+        for stderr in outcome.refusals:
+            assert AUTH_REFUSED.search(stderr), stderr
+
+
+def test_nothing_matches_an_unknown_path(registries: Registries, tmp_path: Path) -> None:
+    """An image outside every key's path gets no credentials from this node (only path-scoped keys exist)."""
+    reg, other = registries.pair("a")
+    node = lay_out_node(tmp_path / "node", "root-dir", reg, other)
+    result = exec_plugin(node.provider, f"{reg.host}/nobody/app", kubelet_home=node.home, kubelet_cwd=node.cwd)
+    assert result.credentials == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Rotation
+
+
+def test_rotated_password_is_picked_up(registries: Registries, skopeo: Skopeo, tmp_path: Path, pulls: Path) -> None:
+    reg, other = registries.pair("a")
+    original = reg.password
+    node = lay_out_node(tmp_path / "node", "root-dir", reg, other)
+    before = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd)
+    assert before.credentials[-1] == (reg.user, original)
+    assert kubelet_pull(skopeo, reg, before.credentials, pulls / "before").opened_with == 1
+
+    new = secrets.token_urlsafe(18)
+    try:
+        reg.rotate_password(new)
+        # The node's config.json is rewritten atomically, as a config manager would.
+        text = node.config_json.read_text()
+        assert original in text
+        tmp = node.config_json.with_suffix(".tmp")
+        tmp.write_text(text.replace(original, new))
+        os.replace(tmp, node.config_json)
+
+        after = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd)
+        assert after.credentials == [node.wrong_first, (reg.user, new)]
+        outcome = kubelet_pull(skopeo, reg, after.credentials, pulls / "after")
+        assert outcome.opened_with == 1
+        assert_pulled(registries, reg, pulls / "after" / "try1")
+        assert_refused(skopeo.pull(reg, pulls / "old", (reg.user, original)), "the old password after rotation")
+    finally:
+        reg.rotate_password(original)
+
+
+# --------------------------------------------------------------------------------------------------
+# The same through the gRPC service
+
+
+def test_grpc_service_credentials_open_the_registry(
+    registries: Registries, skopeo: Skopeo, tmp_path: Path, pulls: Path
+) -> None:
+    import grpc
+    from pullkey.v1 import credential_pb2, credential_pb2_grpc  # type: ignore[import-not-found,unused-ignore]
+
+    reg, other = registries.pair("b")
+    node = lay_out_node(tmp_path / "node", "pull-secret", reg, other)
+    cfg = node.provider.args[node.provider.args.index("--config") + 1]
+    sock_dir = tmp_path / "run"
+    sock_dir.mkdir(mode=0o700)
+    sock = sock_dir / "pullkey.sock"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(node.home), **node.provider.env}
+    stderr_path = tmp_path / "serve.stderr"
+    with stderr_path.open("wb") as err:
+        server = subprocess.Popen(
+            [pullkey_executable(), "serve", "--listen", f"unix://{sock}", "--config", cfg],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+            cwd=node.cwd,
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while not sock.exists():
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"pullkey serve did not create {sock}:\n{stderr_path.read_text(errors='replace')}")
+            time.sleep(0.05)
+        with grpc.insecure_channel(f"unix://{sock}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=10)
+            stub = credential_pb2_grpc.CredentialServiceStub(channel)
+            answer = stub.GetCredentials(credential_pb2.GetCredentialsRequest(image=reg.repo), timeout=10)
+        creds = [(c.username, c.password) for c in answer.credentials]
+        # The service answers in kubelet order, like the exec plugin's response through the kubelet keyring.
+        via_exec = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd)
+        assert creds == via_exec.credentials == [node.wrong_first, node.right]
+        outcome = kubelet_pull(skopeo, reg, creds, pulls)
+        assert outcome.opened_with == 1
+        assert_pulled(registries, reg, pulls / "try1")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
