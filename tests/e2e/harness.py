@@ -98,6 +98,18 @@ def bcrypt_htpasswd_line(user: str, password: str) -> str:
     return line
 
 
+@dataclass(frozen=True)
+class Cred:
+    """A username/password pair whose repr shows a fingerprint of the password, never the password."""
+
+    username: str
+    password: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        digest = hashlib.sha256(self.password.encode()).hexdigest()[:10]
+        return f"Cred({self.username!r}, password=<sha256 {digest}>)"
+
+
 @dataclass
 class Registry:
     """One ``docker-registry serve`` process on 127.0.0.1 with htpasswd (bcrypt) basic auth, plain HTTP."""
@@ -105,10 +117,14 @@ class Registry:
     name: str
     workdir: Path
     user: str
-    password: str
+    password: str = field(repr=False)
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     restarts: int = 0
+
+    @property
+    def cred(self) -> Cred:
+        return Cred(self.user, self.password)
 
     @property
     def host(self) -> str:
@@ -400,9 +416,10 @@ class Skopeo:
         if proc.returncode != 0:
             pytest.fail(f"skopeo copy into registry {registry.name} failed:\n{proc.stderr}", pytrace=False)
 
-    def pull(self, registry: Registry, dest: Path, creds: tuple[str, str] | None) -> subprocess.CompletedProcess[str]:
+    def pull(self, registry: Registry, dest: Path, cred: Cred | None) -> subprocess.CompletedProcess[str]:
         """``skopeo copy`` docker://<registry>/team/app:1.0 to an OCI layout with these creds (None: none)."""
-        auth = ["--src-no-creds"] if creds is None else ["--src-creds", f"{creds[0]}:{creds[1]}"]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        auth = ["--src-no-creds"] if cred is None else ["--src-creds", f"{cred.username}:{cred.password}"]
         return self.run(
             [
                 "copy",
@@ -518,17 +535,17 @@ def normalize_key(raw: str) -> str:
 class BasicKeyring:
     """kubelet BasicDockerKeyring (spec/kubelet.md §c.1, §c.3), minimal: add a response auth map, lookup."""
 
-    creds: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    creds: dict[str, list[Cred]] = field(default_factory=dict, repr=False)
 
     def add(self, auth: dict[str, dict[str, str]]) -> None:
         for raw_key, entry in auth.items():
             key = normalize_key(raw_key)
-            self.creds.setdefault(key, []).append((entry.get("username", ""), entry.get("password", "")))
+            self.creds.setdefault(key, []).append(Cred(entry.get("username", ""), entry.get("password", "")))
 
-    def lookup(self, image: str) -> list[tuple[str, str]]:
+    def lookup(self, image: str) -> list[Cred]:
         # Index in descending Go string order (byte order = code point order); all creds of every
         # matching key, in insertion order. (No Docker Hub fallback: these images have a host.)
-        out: list[tuple[str, str]] = []
+        out: list[Cred] = []
         for key in sorted(self.creds, reverse=True):
             if urls_match_str(key, image):
                 out.extend(self.creds[key])
@@ -558,7 +575,7 @@ def strict_decode_response(stdout: bytes, expected_api_version: str) -> dict[str
     return doc
 
 
-def kubelet_order(doc: dict[str, Any], image: str) -> list[tuple[str, str]]:
+def kubelet_order(doc: dict[str, Any], image: str) -> list[Cred]:
     """Credentials in the order the kubelet tries them: the response auth map in a fresh keyring, looked up."""
     keyring = BasicKeyring()
     keyring.add(doc.get("auth") or {})
@@ -578,9 +595,13 @@ class ExecProvider:
 class ExecResult:
     """One plugin run as the kubelet saw it."""
 
-    doc: dict[str, Any]
-    credentials: list[tuple[str, str]]
+    doc: dict[str, Any] = field(repr=False)
+    credentials: list[Cred]
     seconds: float
+
+    def keys(self) -> list[str]:
+        """The response's auth keys (no secrets)."""
+        return sorted(self.doc.get("auth") or {})
 
 
 def exec_plugin(provider: ExecProvider, image: str, *, kubelet_home: Path, kubelet_cwd: Path) -> ExecResult:
@@ -624,7 +645,7 @@ class PullOutcome:
     refusals: list[str]
 
 
-def kubelet_pull(skopeo: Skopeo, registry: Registry, creds: list[tuple[str, str]], dest: Path) -> PullOutcome:
+def kubelet_pull(skopeo: Skopeo, registry: Registry, creds: list[Cred], dest: Path) -> PullOutcome:
     """Try each credential in order until one pull succeeds (kubelet image puller with a keyring)."""
     refusals: list[str] = []
     for i, cred in enumerate(creds):
@@ -636,14 +657,14 @@ def kubelet_pull(skopeo: Skopeo, registry: Registry, creds: list[tuple[str, str]
     return PullOutcome(None, refusals)
 
 
-def docker_config(entries: dict[str, tuple[str, str]], *, use_auth_field: bool = False) -> str:
+def docker_config(entries: dict[str, Cred], *, use_auth_field: bool = False) -> str:
     """A config.json text: {"auths": {key: {username, password} | {auth}}}."""
     auths: dict[str, dict[str, str]] = {}
-    for key, (user, password) in entries.items():
+    for key, cred in entries.items():
         if use_auth_field:
-            auths[key] = {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}
+            auths[key] = {"auth": base64.b64encode(f"{cred.username}:{cred.password}".encode()).decode()}
         else:
-            auths[key] = {"username": user, "password": password}
+            auths[key] = {"username": cred.username, "password": cred.password}
     return json.dumps({"auths": auths}, indent=2)
 
 

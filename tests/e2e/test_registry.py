@@ -20,6 +20,7 @@ from .conftest import Registries
 from .harness import (
     AUTH_REFUSED,
     IMAGE_PATH,
+    Cred,
     ExecProvider,
     Registry,
     Skopeo,
@@ -56,18 +57,18 @@ def test_registry_fixture_opens_only_with_its_own_credentials(
     reg, other = registries.pair(name)
     assert reg.port != other.port
 
-    ok = skopeo.pull(reg, pulls / "ok", (reg.user, reg.password))
+    ok = skopeo.pull(reg, pulls / "ok", reg.cred)
     assert ok.returncode == 0, ok.stderr
     assert_pulled(registries, reg, pulls / "ok")
     assert registries.images[other.name].layer_digest not in pulled_layer_digests(pulls / "ok")
 
     assert_refused(skopeo.pull(reg, pulls / "none", None), f"registry {name} without credentials")
     assert_refused(
-        skopeo.pull(reg, pulls / "other", (other.user, other.password)),
+        skopeo.pull(reg, pulls / "other", other.cred),
         f"registry {name} with registry {other.name}'s credentials",
     )
     assert_refused(
-        skopeo.pull(reg, pulls / "wrong", (reg.user, reg.password + "x")), f"registry {name} with a wrong password"
+        skopeo.pull(reg, pulls / "wrong", Cred(reg.user, reg.password + "x")), f"registry {name} with a wrong password"
     )
 
 
@@ -84,8 +85,8 @@ class Node:
     cwd: Path  # the kubelet's working directory
     config_json: Path  # the file holding the credential that opens the target registry
     right_key: str
-    right: tuple[str, str]
-    wrong_first: tuple[str, str]  # a matching key that sorts first: tried first and refused
+    right: Cred
+    wrong_first: Cred  # a matching key that sorts first: tried first and refused
 
 
 def lay_out_node(tmp: Path, layout: str, target: Registry, other: Registry) -> Node:
@@ -98,13 +99,13 @@ def lay_out_node(tmp: Path, layout: str, target: Registry, other: Registry) -> N
     root, home, cwd = tmp / "root", tmp / "home", tmp / "cwd"
     for d in (root, home, cwd):
         d.mkdir(parents=True, exist_ok=True)
-    right = (target.user, target.password)
-    wrong_first = (target.user, "wrong-" + secrets.token_hex(6))
+    right = target.cred
+    wrong_first = Cred(target.user, "wrong-" + secrets.token_hex(6))
     decoys = {
         f"{target.host}/{IMAGE_PATH}": wrong_first,
-        other.host: ("mallory", "wrong-" + secrets.token_hex(6)),
-        f"{target.host}/elsewhere": ("eve", "wrong-" + secrets.token_hex(6)),
-        "127.0.0.1": ("trent", "wrong-" + secrets.token_hex(6)),
+        other.host: Cred("mallory", "wrong-" + secrets.token_hex(6)),
+        f"{target.host}/elsewhere": Cred("eve", "wrong-" + secrets.token_hex(6)),
+        "127.0.0.1": Cred("trent", "wrong-" + secrets.token_hex(6)),
     }
     if layout == "root-dir":
         # <root-dir>/config.json, path-scoped key; root dir passed as the kubelet-config args would.
@@ -153,7 +154,7 @@ def test_exec_plugin_credentials_open_the_registry(
 
     # The kubelet's keyring over the response: the matching decoy sorts first, then the right key;
     # the other port, the other path and the port-less key never match.
-    assert result.credentials == [node.wrong_first, node.right], f"keys in the response: {sorted(result.doc['auth'])}"
+    assert result.credentials == [node.wrong_first, node.right], f"keys in the response: {result.keys()}"
 
     outcome = kubelet_pull(skopeo, reg, result.credentials, pulls)
     assert outcome.opened_with == 1, "the right credential did not open the registry"
@@ -200,7 +201,7 @@ def test_rotated_password_is_picked_up(registries: Registries, skopeo: Skopeo, t
     original = reg.password
     node = lay_out_node(tmp_path / "node", "root-dir", reg, other)
     before = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd)
-    assert before.credentials[-1] == (reg.user, original)
+    assert before.credentials[-1] == Cred(reg.user, original)
     assert kubelet_pull(skopeo, reg, before.credentials, pulls / "before").opened_with == 1
 
     new = secrets.token_urlsafe(18)
@@ -208,17 +209,18 @@ def test_rotated_password_is_picked_up(registries: Registries, skopeo: Skopeo, t
         reg.rotate_password(new)
         # The node's config.json is rewritten atomically, as a config manager would.
         text = node.config_json.read_text()
-        assert original in text
+        holds_original = original in text
+        assert holds_original, f"{node.config_json} does not hold the original password"
         tmp = node.config_json.with_suffix(".tmp")
         tmp.write_text(text.replace(original, new))
         os.replace(tmp, node.config_json)
 
         after = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd)
-        assert after.credentials == [node.wrong_first, (reg.user, new)]
+        assert after.credentials == [node.wrong_first, Cred(reg.user, new)]
         outcome = kubelet_pull(skopeo, reg, after.credentials, pulls / "after")
         assert outcome.opened_with == 1
         assert_pulled(registries, reg, pulls / "after" / "try1")
-        assert_refused(skopeo.pull(reg, pulls / "old", (reg.user, original)), "the old password after rotation")
+        assert_refused(skopeo.pull(reg, pulls / "old", Cred(reg.user, original)), "the old password after rotation")
     finally:
         reg.rotate_password(original)
 
@@ -260,7 +262,7 @@ def test_grpc_service_credentials_open_the_registry(
             grpc.channel_ready_future(channel).result(timeout=10)
             stub = credential_pb2_grpc.CredentialServiceStub(channel)
             answer = stub.GetCredentials(credential_pb2.GetCredentialsRequest(image=reg.repo), timeout=10)
-        creds = [(c.username, c.password) for c in answer.credentials]
+        creds = [Cred(c.username, c.password) for c in answer.credentials]
         # The service answers in kubelet order, like the exec plugin's response through the kubelet keyring.
         via_exec = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd)
         assert creds == via_exec.credentials == [node.wrong_first, node.right]
