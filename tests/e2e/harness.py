@@ -657,6 +657,16 @@ def kubelet_pull(skopeo: Skopeo, registry: Registry, creds: list[Cred], dest: Pa
     return PullOutcome(None, refusals)
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Write a file the way a config manager should: temp file in the same directory, fsync, rename."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def docker_config(entries: dict[str, Cred], *, use_auth_field: bool = False) -> str:
     """A config.json text: {"auths": {key: {username, password} | {auth}}}."""
     auths: dict[str, dict[str, str]] = {}

@@ -11,6 +11,7 @@ import os
 import secrets
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from .harness import (
     pull_secret_yaml,
     pulled_layer_digests,
     pullkey_executable,
+    write_atomically,
 )
 
 LAYOUTS = ["root-dir", "home", "cwd", "pull-secret"]
@@ -83,10 +85,10 @@ class Node:
     provider: ExecProvider
     home: Path  # the kubelet's $HOME
     cwd: Path  # the kubelet's working directory
-    config_json: Path  # the file holding the credential that opens the target registry
     right_key: str
     right: Cred
     wrong_first: Cred  # a matching key that sorts first: tried first and refused
+    write_right: Callable[[Cred], None]  # (re)write the file that holds the right credential, atomically
 
 
 def lay_out_node(tmp: Path, layout: str, target: Registry, other: Registry) -> Node:
@@ -97,9 +99,8 @@ def lay_out_node(tmp: Path, layout: str, target: Registry, other: Registry) -> N
     does not match, and a key without a port (never matches a host with a port, §c.2.2).
     """
     root, home, cwd = tmp / "root", tmp / "home", tmp / "cwd"
-    for d in (root, home, cwd):
+    for d in (root, home, cwd, home / ".docker"):
         d.mkdir(parents=True, exist_ok=True)
-    right = target.cred
     wrong_first = Cred(target.user, "wrong-" + secrets.token_hex(6))
     decoys = {
         f"{target.host}/{IMAGE_PATH}": wrong_first,
@@ -110,36 +111,36 @@ def lay_out_node(tmp: Path, layout: str, target: Registry, other: Registry) -> N
     if layout == "root-dir":
         # <root-dir>/config.json, path-scoped key; root dir passed as the kubelet-config args would.
         right_key = f"{target.host}/team"
-        config_json = root / "config.json"
-        config_json.write_text(docker_config({**decoys, right_key: right}))
+        path, auth_field = root / "config.json", False
         provider = ExecProvider(args=["--root-dir", str(root)], env={})
     elif layout == "home":
         # $HOME/.docker/config.json, glob key: every dotted label is globbed, the port is exact (§c.2).
         right_key = f"127.0.0.*:{target.port}"
-        config_json = home / ".docker" / "config.json"
-        config_json.parent.mkdir()
-        config_json.write_text(docker_config({**decoys, right_key: right}, use_auth_field=True))
+        path, auth_field = home / ".docker" / "config.json", True
         provider = ExecProvider(args=[], env={"PULLKEY_ROOT_DIR": str(root)})
     elif layout == "cwd":
         # <cwd of kubelet>/config.json, key written with a scheme and the /v2/ prefix (§c.1.3).
         right_key = f"http://{target.host}/v2/team/"
-        config_json = cwd / "config.json"
-        config_json.write_text(docker_config({**decoys, right_key: right}))
+        path, auth_field = cwd / "config.json", False
         provider = ExecProvider(args=["--v=2", "--root-dir", str(root)], env={})
     elif layout == "pull-secret":
         # A pull-secret manifest (port-specific key) plus the search paths (decoys in <root>/config.json).
         right_key = target.host
-        (root / "config.json").write_text(docker_config(decoys))
-        config_json = tmp / "secret-config.json"
-        config_json.write_text(docker_config({right_key: right}))
-        secret = tmp / "pull-secret.yaml"
-        secret.write_text(pull_secret_yaml("regcred", config_json.read_text()))
+        path, auth_field = tmp / "pull-secret.yaml", False
+        write_atomically(root / "config.json", docker_config(decoys))
+        decoys = {}
         cfg = tmp / "pullkey.yaml"
-        cfg.write_text(provider_config_yaml([{"type": "PullSecret", "path": str(secret)}, {"type": "SearchPaths"}]))
+        cfg.write_text(provider_config_yaml([{"type": "PullSecret", "path": str(path)}, {"type": "SearchPaths"}]))
         provider = ExecProvider(args=["--config", str(cfg)], env={"PULLKEY_ROOT_DIR": str(root)})
     else:
         raise AssertionError(layout)
-    return Node(provider, home, cwd, config_json, right_key, right, wrong_first)
+
+    def write_right(cred: Cred) -> None:
+        text = docker_config({**decoys, right_key: cred}, use_auth_field=auth_field)
+        write_atomically(path, pull_secret_yaml("regcred", text) if layout == "pull-secret" else text)
+
+    write_right(target.cred)
+    return Node(provider, home, cwd, right_key, target.cred, wrong_first, write_right)
 
 
 @pytest.mark.parametrize("name", ["a", "b"])
@@ -196,33 +197,30 @@ def test_nothing_matches_an_unknown_path(registries: Registries, tmp_path: Path)
 # Rotation
 
 
-def test_rotated_password_is_picked_up(registries: Registries, skopeo: Skopeo, tmp_path: Path, pulls: Path) -> None:
+@pytest.mark.parametrize("layout", ["root-dir", "pull-secret"])
+def test_rotated_password_is_picked_up(
+    registries: Registries, skopeo: Skopeo, tmp_path: Path, pulls: Path, layout: str
+) -> None:
     reg, other = registries.pair("a")
-    original = reg.password
-    node = lay_out_node(tmp_path / "node", "root-dir", reg, other)
+    original = reg.cred
+    node = lay_out_node(tmp_path / "node", layout, reg, other)
     before = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd)
-    assert before.credentials[-1] == Cred(reg.user, original)
+    assert before.credentials == [node.wrong_first, original]
     assert kubelet_pull(skopeo, reg, before.credentials, pulls / "before").opened_with == 1
 
-    new = secrets.token_urlsafe(18)
+    new = Cred(reg.user, secrets.token_urlsafe(18))
     try:
-        reg.rotate_password(new)
-        # The node's config.json is rewritten atomically, as a config manager would.
-        text = node.config_json.read_text()
-        holds_original = original in text
-        assert holds_original, f"{node.config_json} does not hold the original password"
-        tmp = node.config_json.with_suffix(".tmp")
-        tmp.write_text(text.replace(original, new))
-        os.replace(tmp, node.config_json)
+        reg.rotate_password(new.password)
+        node.write_right(new)  # the node's file is rewritten atomically, as a config manager would
 
         after = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd)
-        assert after.credentials == [node.wrong_first, Cred(reg.user, new)]
+        assert after.credentials == [node.wrong_first, new]
         outcome = kubelet_pull(skopeo, reg, after.credentials, pulls / "after")
         assert outcome.opened_with == 1
         assert_pulled(registries, reg, pulls / "after" / "try1")
-        assert_refused(skopeo.pull(reg, pulls / "old", Cred(reg.user, original)), "the old password after rotation")
+        assert_refused(skopeo.pull(reg, pulls / "old", original), "the old password after rotation")
     finally:
-        reg.rotate_password(original)
+        reg.rotate_password(original.password)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -261,14 +259,35 @@ def test_grpc_service_credentials_open_the_registry(
         with grpc.insecure_channel(f"unix://{sock}") as channel:
             grpc.channel_ready_future(channel).result(timeout=10)
             stub = credential_pb2_grpc.CredentialServiceStub(channel)
-            answer = stub.GetCredentials(credential_pb2.GetCredentialsRequest(image=reg.repo), timeout=10)
-        creds = [Cred(c.username, c.password) for c in answer.credentials]
-        # The service answers in kubelet order, like the exec plugin's response through the kubelet keyring.
-        via_exec = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd)
-        assert creds == via_exec.credentials == [node.wrong_first, node.right]
-        outcome = kubelet_pull(skopeo, reg, creds, pulls)
-        assert outcome.opened_with == 1
-        assert_pulled(registries, reg, pulls / "try1")
+
+            def get_credentials() -> list[Cred]:
+                answer = stub.GetCredentials(credential_pb2.GetCredentialsRequest(image=reg.repo), timeout=10)
+                assert answer.repository == reg.repo
+                return [Cred(c.username, c.password) for c in answer.credentials]
+
+            # The service answers in kubelet order, like the exec plugin's response through the kubelet keyring.
+            creds = get_credentials()
+            via_exec = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd)
+            assert creds == via_exec.credentials == [node.wrong_first, node.right]
+            outcome = kubelet_pull(skopeo, reg, creds, pulls / "first")
+            assert outcome.opened_with == 1
+            assert_pulled(registries, reg, pulls / "first" / "try1")
+
+            # Rotation through a running service: new password in the registry and in the pull secret,
+            # then a Reload; the next answer carries the new password and it opens the registry.
+            new = Cred(reg.user, secrets.token_urlsafe(18))
+            try:
+                reg.rotate_password(new.password)
+                node.write_right(new)
+                reloaded = stub.Reload(credential_pb2.ReloadRequest(), timeout=10)
+                assert reloaded.loaded, reloaded.message
+                rotated = get_credentials()
+                assert rotated == [node.wrong_first, new]
+                outcome = kubelet_pull(skopeo, reg, rotated, pulls / "rotated")
+                assert outcome.opened_with == 1
+                assert_refused(skopeo.pull(reg, pulls / "old", node.right), "the old password after rotation")
+            finally:
+                reg.rotate_password(node.right.password)
     finally:
         server.terminate()
         try:
