@@ -1,6 +1,7 @@
 //! The only pyo3 file: the `pullkey._core` extension module. Each function converts its arguments,
 //! calls the core, converts the result, and maps `CoreError` through the one `From` below.
 //! User code imports from `pullkey`, never from `pullkey._core`.
+#![allow(clippy::needless_pass_by_value)] // reason: pyo3 extracts Python arguments into owned values
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -10,6 +11,8 @@ use crate::dockercfg::{self, ConfigFormat};
 use crate::error::CoreError;
 use crate::hostglob;
 use crate::keyring::{self, CacheKeyType, CachePolicy};
+use crate::pconfig::{self, Format};
+use crate::protocol;
 use crate::resolve::{self, ReferenceView, SearchPolicy, SourceData, SourceFile};
 
 // Exception classes are defined in Python (pullkey/errors.py) and only raised from here.
@@ -335,6 +338,76 @@ fn parse_docker_config_keys(data: &[u8]) -> PyResult<Vec<String>> {
         .collect())
 }
 
+fn cache_policy_name(p: CachePolicy) -> &'static str {
+    match p {
+        CachePolicy::Auto => "auto",
+        CachePolicy::Image => "Image",
+        CachePolicy::Registry => "Registry",
+        CachePolicy::Global => "Global",
+    }
+}
+
+/// pullkey's `ProviderConfig` as a dict (keys: `root_dir`, `search_policy`, `strict`, `sources`,
+/// `cache_policy`, `cache_duration`).
+#[pyfunction]
+fn load_provider_config<'py>(py: Python<'py>, data: &[u8], name: &str) -> PyResult<Bound<'py, PyDict>> {
+    let config = pconfig::parse_provider_config(data, name).map_err(CoreError::from)?;
+    let out = PyDict::new(py);
+    out.set_item("root_dir", config.root_dir)?;
+    out.set_item(
+        "search_policy",
+        match config.search_policy {
+            SearchPolicy::Merge => "merge",
+            SearchPolicy::First => "first",
+        },
+    )?;
+    out.set_item("strict", config.strict)?;
+    let sources = PyList::empty(py);
+    for source in config.sources {
+        let item = PyDict::new(py);
+        item.set_item("type", source.kind.as_str())?;
+        item.set_item("path", source.path)?;
+        item.set_item(
+            "format",
+            match source.format {
+                Format::Auto => "auto",
+                Format::ConfigJson => "config.json",
+                Format::DockerCfg => "dockercfg",
+            },
+        )?;
+        sources.append(item)?;
+    }
+    out.set_item("sources", sources)?;
+    out.set_item("cache_policy", cache_policy_name(config.cache.policy))?;
+    out.set_item("cache_duration", config.cache.duration_secs)?;
+    Ok(out)
+}
+
+/// A Go duration string in whole seconds (rounded down); negative durations are refused.
+#[pyfunction]
+fn parse_duration_seconds(text: &str) -> PyResult<u64> {
+    protocol::parse_go_duration(text)
+        .map(|d| d.as_secs())
+        .map_err(|message| ConfigError::new_err((format!("invalid duration {text:?}: {message}"), "")))
+}
+
+/// Every error the kubelet would report for these `CredentialProviderConfig` files (empty: valid).
+#[pyfunction]
+fn validate_kubelet_config(files: Vec<(String, Vec<u8>)>) -> Vec<String> {
+    pconfig::validate_kubelet_config(&files).err().unwrap_or_default()
+}
+
+#[pyfunction]
+fn render_kubelet_config(
+    name: &str,
+    match_images: Vec<String>,
+    default_cache_duration: u64,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+) -> String {
+    pconfig::render_kubelet_config(name, &match_images, default_cache_duration, &args, &env)
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -345,5 +418,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_references, m)?)?;
     m.add_function(wrap_pyfunction!(match_image, m)?)?;
     m.add_function(wrap_pyfunction!(parse_docker_config_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(load_provider_config, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_duration_seconds, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_kubelet_config, m)?)?;
+    m.add_function(wrap_pyfunction!(render_kubelet_config, m)?)?;
     Ok(())
 }

@@ -41,15 +41,7 @@ pub struct Built {
     pub used: Vec<String>,
 }
 
-/// How node search-path candidates are combined (spec/kubelet.md §b.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SearchPolicy {
-    /// Every parseable file, in search order, `config.json` files before `.dockercfg` files.
-    Merge,
-    /// The kubelet's `ReadDockerConfigFile`: the first parseable `config.json` wins, else the first
-    /// parseable `.dockercfg`; files are never merged.
-    First,
-}
+pub use crate::pconfig::SearchPolicy;
 
 fn parse_configs(source: &SourceFile) -> Result<Vec<(String, DockerConfig)>, CoreError> {
     Ok(match &source.data {

@@ -50,7 +50,9 @@ def parse(s: str) -> Ref | str:
         return "name_empty"
     m = REFERENCE.fullmatch(s)
     if m is None:
-        low = s.lower()
+        # Go's strings.ToLower maps U+0130 to "i" (Python makes two characters of it) and the
+        # Kelvin sign to "k" as Python does.
+        low = s.replace("\u0130", "i").lower()
         if low != s and REFERENCE.fullmatch(low):
             return "name_contains_uppercase"
         return "invalid_format"
