@@ -8,10 +8,8 @@ printed: failures name the registry, user and key, never a password.
 from __future__ import annotations
 
 import base64
-import contextlib
 import gzip
 import hashlib
-import importlib
 import io
 import json
 import os
@@ -26,11 +24,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
+import kubelet_sim as ks
 import pytest
 
 INSTALL_HINT = "install them with: sudo ci/install-e2e-deps.sh (Debian packages docker-registry, skopeo, apache2-utils)"
@@ -439,152 +435,12 @@ def pulled_layer_digests(layout: Path) -> set[str]:
 
 
 # --------------------------------------------------------------------------------------------------
-# The kubelet's side: exec a plugin, decode strictly, order credentials like its keyring
-
-
-class ResponseError(AssertionError):
-    """The kubelet would reject this plugin response (spec/kubelet.md §e.3)."""
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ResponseError(f"duplicated field {key!r}")
-        out[key] = value
-    return out
-
-
-def _local_strict_decode_response(stdout: bytes, expected_api_version: str) -> dict[str, Any]:
-    """Minimal stand-in for the kubelet's strict decode (spec/kubelet.md §e.3/§e.4).
-
-    One JSON value; apiVersion exactly the configured one; kind CredentialProviderResponse;
-    unknown or duplicated fields at any depth are errors; cacheKeyType one of Image/Registry/Global;
-    cacheDuration a string when present; auth a map key -> {username, password} of strings.
-    """
-    try:
-        doc = json.loads(stdout.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ResponseError(f"response is not one JSON value: {type(err).__name__}") from None
-    if not isinstance(doc, dict):
-        raise ResponseError("response is not a JSON object")
-    if doc.get("apiVersion") != expected_api_version:
-        raise ResponseError(f"apiVersion {doc.get('apiVersion')!r} != {expected_api_version!r}")
-    if doc.get("kind") != "CredentialProviderResponse":
-        raise ResponseError(f"kind {doc.get('kind')!r}")
-    unknown = set(doc) - {"kind", "apiVersion", "cacheKeyType", "cacheDuration", "auth"}
-    if unknown:
-        raise ResponseError(f"unknown fields {sorted(unknown)}")
-    if doc.get("cacheKeyType") not in {"Image", "Registry", "Global"}:
-        raise ResponseError(f"cacheKeyType {doc.get('cacheKeyType')!r}")
-    if doc.get("cacheDuration") is not None and not isinstance(doc["cacheDuration"], str):
-        raise ResponseError("cacheDuration is not a Go duration string")
-    auth = doc.get("auth") or {}
-    if not isinstance(auth, dict):
-        raise ResponseError("auth is not a map")
-    for key, entry in auth.items():
-        if not isinstance(entry, dict) or set(entry) - {"username", "password"}:
-            raise ResponseError(f"auth[{key!r}] has unknown fields or is not an object")
-        if not all(isinstance(entry.get(f, ""), str) for f in ("username", "password")):
-            raise ResponseError(f"auth[{key!r}] username/password are not strings")
-    return doc
-
-
-def _split_host_port(netloc: str) -> tuple[str, str]:
-    # Go net.SplitHostPort; on failure the whole host and an empty port (spec/kubelet.md §c.2.1).
-    host, sep, port = netloc.rpartition(":")
-    if not sep or "]" in port or (host.startswith("[") != host.endswith("]")):
-        return netloc, ""
-    return host.strip("[]"), port
-
-
-def urls_match_str(pattern: str, target: str) -> bool:
-    """kubelet URLsMatchStr (spec/kubelet.md §c.2): per-label globs, exact port, string-prefix path.
-
-    Minimal: fnmatchcase stands in for Go filepath.Match per label, which is exact for the ``*``-only
-    patterns these tests use.
-    """
-    if not pattern:
-        return False
-    p = urllib.parse.urlsplit("https://" + pattern)
-    t = urllib.parse.urlsplit("https://" + target)
-    p_host, p_port = _split_host_port(p.netloc.rpartition("@")[2])
-    t_host, t_port = _split_host_port(t.netloc.rpartition("@")[2])
-    if p_port != t_port:
-        return False
-    p_labels, t_labels = p_host.split("."), t_host.split(".")
-    if len(p_labels) != len(t_labels):
-        return False
-    if not t.path.startswith(p.path):
-        return False
-    return all(fnmatchcase(tl, pl) for pl, tl in zip(p_labels, t_labels, strict=True))
-
-
-def normalize_key(raw: str) -> str:
-    """kubelet BasicDockerKeyring.Add key normalisation (spec/kubelet.md §c.1), minimal."""
-    text = raw if raw.startswith(("https://", "http://")) else "https://" + raw
-    url = urllib.parse.urlsplit(text)
-    host = url.netloc.rpartition("@")[2]
-    path = urllib.parse.unquote(url.path)
-    if path.startswith(("/v1/", "/v2/")):
-        path = path[3:]
-    return host if path in ("", "/") else host + path
-
-
-@dataclass
-class BasicKeyring:
-    """kubelet BasicDockerKeyring (spec/kubelet.md §c.1, §c.3), minimal: add a response auth map, lookup."""
-
-    creds: dict[str, list[Cred]] = field(default_factory=dict, repr=False)
-
-    def add(self, auth: dict[str, dict[str, str]]) -> None:
-        for raw_key, entry in auth.items():
-            key = normalize_key(raw_key)
-            self.creds.setdefault(key, []).append(Cred(entry.get("username", ""), entry.get("password", "")))
-
-    def lookup(self, image: str) -> list[Cred]:
-        # Index in descending Go string order (byte order = code point order); all creds of every
-        # matching key, in insertion order. (No Docker Hub fallback: these images have a host.)
-        out: list[Cred] = []
-        for key in sorted(self.creds, reverse=True):
-            if urls_match_str(key, image):
-                out.extend(self.creds[key])
-        return out
-
-
-def _load_kubelet_sim() -> ModuleType | None:
-    """tests/kubelet_sim.py (another helper's faithful kubelet model) when it is present."""
-    for name in ("tests.kubelet_sim", "kubelet_sim"):
-        with contextlib.suppress(ModuleNotFoundError):
-            return importlib.import_module(name)
-    return None
-
-
-KUBELET_SIM = _load_kubelet_sim()
-
-
-def strict_decode_response(stdout: bytes, expected_api_version: str) -> dict[str, Any]:
-    """The kubelet's strict decode: tests/kubelet_sim.py when available, else the local stand-in.
-
-    Both must accept the response; the returned document is the plain JSON object.
-    """
-    doc = _local_strict_decode_response(stdout, expected_api_version)
-    sim_decode = getattr(KUBELET_SIM, "strict_decode_response", None)
-    if sim_decode is not None:
-        sim_decode(stdout, expected_api_version)
-    return doc
-
-
-def kubelet_order(doc: dict[str, Any], image: str) -> list[Cred]:
-    """Credentials in the order the kubelet tries them: the response auth map in a fresh keyring, looked up."""
-    keyring = BasicKeyring()
-    keyring.add(doc.get("auth") or {})
-    return keyring.lookup(image)
+# The kubelet's side: tests/kubelet_sim.py execs the plugin, decodes strictly, orders like its keyring
 
 
 @dataclass(frozen=True)
 class ExecProvider:
-    """What a CredentialProviderConfig provider entry gives the plugin: args and env (plus the kubelet's env)."""
+    """One CredentialProviderConfig ``providers[]`` entry for pullkey: its args and env, and the apiVersion."""
 
     args: list[str]
     env: dict[str, str]
@@ -593,48 +449,68 @@ class ExecProvider:
 
 @dataclass(frozen=True)
 class ExecResult:
-    """One plugin run as the kubelet saw it."""
+    """One plugin run as the kubelet saw it (no secrets in the repr)."""
 
-    doc: dict[str, Any] = field(repr=False)
-    credentials: list[Cred]
+    credentials: list[Cred]  # in the order the kubelet tries them
+    keys: list[str]  # the response's auth keys, sorted
+    cache_key_type: str
     seconds: float
-
-    def keys(self) -> list[str]:
-        """The response's auth keys (no secrets)."""
-        return sorted(self.doc.get("auth") or {})
 
 
 def exec_plugin(provider: ExecProvider, image: str, *, kubelet_home: Path, kubelet_cwd: Path) -> ExecResult:
-    """Run the installed pullkey as the kubelet does (spec/kubelet.md §e.3/§e.4) and decode its answer."""
-    request = json.dumps(
-        {"kind": "CredentialProviderRequest", "apiVersion": provider.api_version, "image": image},
-        separators=(",", ":"),
+    """Pull-time credentials for *image* as the kubelet gets them from pullkey as its only exec plugin.
+
+    The kubelet side is tests/kubelet_sim.py (written from spec/kubelet.md): it writes the request,
+    strictly decodes the response, feeds the auth map to a fresh BasicDockerKeyring and looks the
+    image up (spec §c.5, §e.2-§e.4). The process is the installed ``pullkey`` with the provider's args,
+    the kubelet's environment followed by the provider's env, the kubelet's working directory and the
+    one-minute limit (§e.3). Any failure that the kubelet would swallow (it would pull anonymously)
+    fails the test loudly instead.
+    """
+    config = ks.ProviderConfig(
+        name="pullkey",
+        match_images=(image.split("/", 1)[0],),
+        default_cache_duration="0s",
+        api_version=provider.api_version,
+        args=tuple(provider.args),
+        env=tuple(provider.env.items()),
     )
-    # The kubelet's own environment, then the provider's `env` entries (the last value wins).
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(kubelet_home), "LANG": "C.UTF-8"}
-    env.update(provider.env)
-    start = time.monotonic()
-    try:
-        proc = subprocess.run(
-            [pullkey_executable(), *provider.args],
-            input=(request + "\n").encode(),
-            capture_output=True,
-            env=env,
-            cwd=kubelet_cwd,
-            timeout=EXEC_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"pullkey did not answer within {EXEC_TIMEOUT_S}s (the kubelet would kill it)", pytrace=False)
-    seconds = time.monotonic() - start
-    if proc.returncode != 0:
-        # stderr is pullkey's one-line error; it must not hold secrets, so it may be shown.
-        pytest.fail(
-            f"pullkey exited {proc.returncode} for {image}: {proc.stderr.decode(errors='replace').strip()}",
-            pytrace=False,
-        )
-    doc = strict_decode_response(proc.stdout, provider.api_version)
-    return ExecResult(doc, kubelet_order(doc, image), seconds)
+    runs: list[tuple[int, bytes, bytes, float]] = []
+
+    def run(request: bytes) -> tuple[int, bytes, bytes]:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(kubelet_home), "LANG": "C.UTF-8"}
+        env.update(dict(config.env))  # configured entries come last and win
+        start = time.monotonic()
+        try:
+            proc = subprocess.run(
+                [pullkey_executable(), *config.args],
+                input=request,
+                capture_output=True,
+                env=env,
+                cwd=kubelet_cwd,
+                timeout=EXEC_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise TimeoutError from None
+        runs.append((proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start))
+        return proc.returncode, proc.stdout, proc.stderr
+
+    keyring = ks.ExecPluginKeyring.from_configs([(config, run)])
+    creds = ks.kubelet_credentials(image, plugin_keyring=keyring)
+    plugin = keyring.providers[0]
+    if plugin.last_error is not None:
+        # pullkey's stderr is its one-line error; it must not hold secrets, so it may be shown.
+        stderr = runs[-1][2].decode(errors="replace").strip() if runs else ""
+        pytest.fail(f"the kubelet discarded pullkey's answer for {image}: {plugin.last_error}\n{stderr}", pytrace=False)
+    assert len(runs) == 1, f"pullkey ran {len(runs)} times for one lookup"
+    response = ks.strict_decode_response(runs[0][1], provider.api_version)
+    return ExecResult(
+        credentials=[Cred(u, p) for u, p in creds],
+        keys=sorted(response.auth),
+        cache_key_type=response.cache_key_type,
+        seconds=runs[0][3],
+    )
 
 
 @dataclass(frozen=True)

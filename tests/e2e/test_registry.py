@@ -155,7 +155,7 @@ def test_exec_plugin_credentials_open_the_registry(
 
     # The kubelet's keyring over the response: the matching decoy sorts first, then the right key;
     # the other port, the other path and the port-less key never match.
-    assert result.credentials == [node.wrong_first, node.right], f"keys in the response: {result.keys()}"
+    assert result.credentials == [node.wrong_first, node.right], f"keys in the response: {result.keys}"
 
     outcome = kubelet_pull(skopeo, reg, result.credentials, pulls)
     assert outcome.opened_with == 1, "the right credential did not open the registry"
