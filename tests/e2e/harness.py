@@ -519,6 +519,7 @@ class PullOutcome:
 
     opened_with: int | None
     refusals: list[str]
+    layout: Path | None = None  # the pulled OCI layout
 
 
 def kubelet_pull(skopeo: Skopeo, registry: Registry, creds: list[Cred], dest: Path) -> PullOutcome:
@@ -528,7 +529,7 @@ def kubelet_pull(skopeo: Skopeo, registry: Registry, creds: list[Cred], dest: Pa
         out = dest / f"try{i}"
         proc = skopeo.pull(registry, out, cred)
         if proc.returncode == 0:
-            return PullOutcome(i, refusals)
+            return PullOutcome(i, refusals, out)
         refusals.append(proc.stderr)
     return PullOutcome(None, refusals)
 

@@ -87,23 +87,34 @@ class Node:
     cwd: Path  # the kubelet's working directory
     right_key: str
     right: Cred
-    wrong_first: Cred  # a matching key that sorts first: tried first and refused
+    wrong: Cred  # a matching decoy with a wrong password (its key sorts before the right key)
     write_right: Callable[[Cred], None]  # (re)write the file that holds the right credential, atomically
+    secret_first: bool = False  # the right credential comes from a pull secret, tried before node files
+
+    def order(self, right: Cred) -> list[Cred]:
+        """The credentials the kubelet should end up trying, in order, when *right* is the good one.
+
+        Node files alone: by key, the longer matching key first (spec/kubelet.md §c.3), so the decoy
+        and then the right key. A pull secret: its credentials before every node-file credential
+        (spec §d), which pullkey reproduces through its source precedence.
+        """
+        return [right, self.wrong] if self.secret_first else [self.wrong, right]
 
 
 def lay_out_node(tmp: Path, layout: str, target: Registry, other: Registry) -> Node:
     """Write credential files for *target* in one layout, with decoys around them.
 
-    Decoys: a matching path-scoped key with a wrong password that the kubelet tries first (it sorts
-    before the right key, spec/kubelet.md §c.3), a key for the other registry's port, a key whose path
-    does not match, and a key without a port (never matches a host with a port, §c.2.2).
+    Decoys: a matching path-scoped key with a wrong password (it sorts before the right key,
+    spec/kubelet.md §c.3, so from node files it is tried first and refused), a key for the other
+    registry's port, a key whose path does not match, and a key without a port (never matches a host
+    with a port, §c.2.2).
     """
     root, home, cwd = tmp / "root", tmp / "home", tmp / "cwd"
     for d in (root, home, cwd, home / ".docker"):
         d.mkdir(parents=True, exist_ok=True)
-    wrong_first = Cred(target.user, "wrong-" + secrets.token_hex(6))
+    wrong = Cred(target.user, "wrong-" + secrets.token_hex(6))
     decoys = {
-        f"{target.host}/{IMAGE_PATH}": wrong_first,
+        f"{target.host}/{IMAGE_PATH}": wrong,
         other.host: Cred("mallory", "wrong-" + secrets.token_hex(6)),
         f"{target.host}/elsewhere": Cred("eve", "wrong-" + secrets.token_hex(6)),
         "127.0.0.1": Cred("trent", "wrong-" + secrets.token_hex(6)),
@@ -140,7 +151,7 @@ def lay_out_node(tmp: Path, layout: str, target: Registry, other: Registry) -> N
         write_atomically(path, pull_secret_yaml("regcred", text) if layout == "pull-secret" else text)
 
     write_right(target.cred)
-    return Node(provider, home, cwd, right_key, target.cred, wrong_first, write_right)
+    return Node(provider, home, cwd, right_key, target.cred, wrong, write_right, layout == "pull-secret")
 
 
 @pytest.mark.parametrize("name", ["a", "b"])
@@ -155,12 +166,15 @@ def test_exec_plugin_credentials_open_the_registry(
 
     # The kubelet's keyring over the response: the matching decoy sorts first, then the right key;
     # the other port, the other path and the port-less key never match.
-    assert result.credentials == [node.wrong_first, node.right], f"keys in the response: {result.keys}"
+    expected = node.order(node.right)
+    assert result.credentials == expected, f"keys in the response: {result.keys}"
 
     outcome = kubelet_pull(skopeo, reg, result.credentials, pulls)
-    assert outcome.opened_with == 1, "the right credential did not open the registry"
-    assert AUTH_REFUSED.search(outcome.refusals[0]), outcome.refusals[0]
-    assert_pulled(registries, reg, pulls / "try1")
+    assert outcome.opened_with == expected.index(node.right), "the right credential did not open the registry"
+    for stderr in outcome.refusals:  # the decoy, when the kubelet tries it before the right one
+        assert AUTH_REFUSED.search(stderr), stderr
+    assert outcome.layout is not None
+    assert_pulled(registries, reg, outcome.layout)
 
     # The credential that opened this registry does not open the other one.
     assert_refused(skopeo.pull(other, pulls / "cross", node.right), f"registry {other.name} with {name}'s credential")
@@ -205,8 +219,8 @@ def test_rotated_password_is_picked_up(
     original = reg.cred
     node = lay_out_node(tmp_path / "node", layout, reg, other)
     before = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd)
-    assert before.credentials == [node.wrong_first, original]
-    assert kubelet_pull(skopeo, reg, before.credentials, pulls / "before").opened_with == 1
+    assert before.credentials == node.order(original)
+    assert kubelet_pull(skopeo, reg, before.credentials, pulls / "before").opened_with is not None
 
     new = Cred(reg.user, secrets.token_urlsafe(18))
     try:
@@ -214,10 +228,11 @@ def test_rotated_password_is_picked_up(
         node.write_right(new)  # the node's file is rewritten atomically, as a config manager would
 
         after = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd)
-        assert after.credentials == [node.wrong_first, new]
+        assert after.credentials == node.order(new)
         outcome = kubelet_pull(skopeo, reg, after.credentials, pulls / "after")
-        assert outcome.opened_with == 1
-        assert_pulled(registries, reg, pulls / "after" / "try1")
+        assert outcome.opened_with == node.order(new).index(new)
+        assert outcome.layout is not None
+        assert_pulled(registries, reg, outcome.layout)
         assert_refused(skopeo.pull(reg, pulls / "old", original), "the old password after rotation")
     finally:
         reg.rotate_password(original.password)
@@ -268,10 +283,11 @@ def test_grpc_service_credentials_open_the_registry(
             # The service answers in kubelet order, like the exec plugin's response through the kubelet keyring.
             creds = get_credentials()
             via_exec = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd)
-            assert creds == via_exec.credentials == [node.wrong_first, node.right]
+            assert creds == via_exec.credentials == node.order(node.right)
             outcome = kubelet_pull(skopeo, reg, creds, pulls / "first")
-            assert outcome.opened_with == 1
-            assert_pulled(registries, reg, pulls / "first" / "try1")
+            assert outcome.opened_with == node.order(node.right).index(node.right)
+            assert outcome.layout is not None
+            assert_pulled(registries, reg, outcome.layout)
 
             # Rotation through a running service: new password in the registry and in the pull secret,
             # then a Reload; the next answer carries the new password and it opens the registry.
@@ -282,9 +298,9 @@ def test_grpc_service_credentials_open_the_registry(
                 reloaded = stub.Reload(credential_pb2.ReloadRequest(), timeout=10)
                 assert reloaded.loaded, reloaded.message
                 rotated = get_credentials()
-                assert rotated == [node.wrong_first, new]
+                assert rotated == node.order(new)
                 outcome = kubelet_pull(skopeo, reg, rotated, pulls / "rotated")
-                assert outcome.opened_with == 1
+                assert outcome.opened_with == node.order(new).index(new)
                 assert_refused(skopeo.pull(reg, pulls / "old", node.right), "the old password after rotation")
             finally:
                 reg.rotate_password(node.right.password)
