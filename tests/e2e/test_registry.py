@@ -164,8 +164,9 @@ def test_exec_plugin_credentials_open_the_registry(
 
     result = exec_plugin(node.provider, reg.repo, kubelet_home=node.home, kubelet_cwd=node.cwd)
 
-    # The kubelet's keyring over the response: the matching decoy sorts first, then the right key;
-    # the other port, the other path and the port-less key never match.
+    # The kubelet's keyring over the response: from node files the matching decoy sorts first, then
+    # the right key; a pull secret goes first. The other port, the other path and the port-less key
+    # never match.
     expected = node.order(node.right)
     assert result.credentials == expected, f"keys in the response: {result.keys}"
 
