@@ -15,14 +15,15 @@ error classes eagerly; the resolver is loaded on first access.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from pullkey._core import Credential, Keyring, Reference, match_image, parse_reference, parse_references
 from pullkey._core import __version__ as __version__
 from pullkey.errors import ConfigError, InvalidReference, InvalidRequest, NotLoaded, PullkeyError
 
+# NOTE: not `from typing import TYPE_CHECKING`: importing typing costs the exec path ~10 ms.
+TYPE_CHECKING = False
+
 if TYPE_CHECKING:
-    from pullkey.service import Answer, Options, Resolver
+    from pullkey.service import Answer, Options, Resolver, load_keyring
 
 __all__ = [
     "Answer",
@@ -37,6 +38,7 @@ __all__ = [
     "Reference",
     "Resolver",
     "__version__",
+    "load_keyring",
     "match_image",
     "parse_reference",
     "parse_references",
@@ -44,7 +46,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    if name in ("Answer", "Options", "Resolver"):
+    if name in ("Answer", "Options", "Resolver", "load_keyring"):
         from pullkey import service
 
         return getattr(service, name)

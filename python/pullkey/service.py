@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from pullkey import _sources
 from pullkey._core import Credential, Keyring
@@ -88,7 +89,7 @@ class Resolver:
         """Reloads; ``False`` (last good state kept, ``last_error`` set) when the new state fails."""
         try:
             self.load()
-        except Exception as e:  # noqa: BLE001 - any failure keeps the last good state
+        except Exception as e:
             self.last_error = str(e)
             return False
         return True
@@ -116,7 +117,7 @@ class Resolver:
         state = self.state
         return state.keyring.exec_respond(request, state.settings.cache_policy, state.settings.cache_duration)
 
-    def explain(self, image: str) -> dict[str, object]:
+    def explain(self, image: str) -> dict[str, Any]:
         """The ``explain --json`` object: no password, ``auth`` or token ever appears in it."""
         state = self.state
         result = state.keyring.explain(image)
@@ -128,3 +129,10 @@ class Resolver:
         """Every path whose change should trigger a reload (existing or not)."""
         state = self._state
         return list(state.watched) if state is not None else []
+
+
+def load_keyring(options: Options | None = None) -> Keyring:
+    """The merged keyring of the configured sources (pull secrets, then node docker configs)."""
+    resolver = Resolver(options)
+    resolver.load()
+    return resolver.state.keyring
