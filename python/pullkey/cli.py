@@ -21,6 +21,9 @@ def _json_line(obj: object) -> None:
     sys.stdout.buffer.write(orjson.dumps(obj) + b"\n")
 
 
+_SUBCOMMANDS = {"get-credentials", "explain", "parse", "check", "kubelet-config", "version"}
+
+
 def _add_source_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="pullkey ProviderConfig file (env PULLKEY_CONFIG)")
     p.add_argument("--root-dir", help="the kubelet --root-dir (env PULLKEY_ROOT_DIR, default /var/lib/kubelet)")
@@ -246,8 +249,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if "serve" in args_list:
+        # `pullkey [global flags] serve [serve flags]`: the gRPC server parses its own flags; global
+        # flags written before `serve` are handed on to it.
+        at = args_list.index("serve")
+        if not _SUBCOMMANDS.intersection(args_list[:at]):
+            from pullkey import grpc_server
+
+            return int(grpc_server.main(args_list[:at] + args_list[at + 1 :]))
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     func = getattr(args, "func", None)
     if func is None:  # get-credentials with flags argparse had to check, or no command at all
         from pullkey._exec import _run
