@@ -30,6 +30,7 @@ def _add_source_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--search-policy", choices=_sources.SEARCH_POLICIES, help="merge (default) or first (kubelet)")
     p.add_argument("--strict", action="store_true", default=None, help="a malformed source is an error")
     p.add_argument("--cache-policy", choices=_sources.CACHE_POLICIES, help="cacheKeyType policy (default auto)")
+    p.add_argument("--cache-duration", help="cacheDuration of kubelet answers, a Go duration (default 5m)")
     p.add_argument("--v", "-v", dest="verbosity", type=int, default=0, help="log verbosity (klog style)")
 
 
@@ -40,6 +41,7 @@ def _settings(args: argparse.Namespace) -> _sources.Settings:
         search_policy=args.search_policy,
         strict=args.strict,
         cache_policy=args.cache_policy,
+        cache_duration=None if args.cache_duration is None else _core.parse_duration_seconds(args.cache_duration),
     )
 
 
