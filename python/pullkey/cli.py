@@ -182,9 +182,20 @@ def cmd_kubelet_config(args: argparse.Namespace) -> int:
     match_images = args.match_image or keyring.match_images()
     if not match_images:
         raise PullkeyError("no registry keys found in the configured sources; pass --match-image PATTERN")
-    extra_args = list(args.arg or [])
+    # The plugin must answer with the settings this config was generated for: hand them on as args.
+    extra_args = []
     if args.config:
-        extra_args = ["--config", os.path.abspath(args.config), *extra_args]
+        extra_args += ["--config", os.path.abspath(args.config)]
+    for flag, value in (
+        ("--search-policy", args.search_policy),
+        ("--cache-policy", args.cache_policy),
+        ("--cache-duration", args.cache_duration),
+    ):
+        if value:
+            extra_args += [flag, value]
+    if args.strict:
+        extra_args.append("--strict")
+    extra_args += args.arg or []
     env = []
     if args.root_dir:
         env.append(("PULLKEY_ROOT_DIR", os.path.abspath(args.root_dir)))
