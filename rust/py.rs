@@ -3,7 +3,9 @@
 //! User code imports from `pullkey`, never from `pullkey._core`.
 #![allow(clippy::needless_pass_by_value)] // reason: pyo3 extracts Python arguments into owned values
 
-use pyo3::exceptions::PyValueError;
+use std::borrow::Cow;
+
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
@@ -33,60 +35,96 @@ impl From<CoreError> for PyErr {
 }
 
 /// A parsed image reference (see `_core.pyi`).
-#[pyclass(frozen, eq, hash, get_all, module = "pullkey._core", name = "Reference")]
+///
+/// Holds the core reference (one string plus offsets); every attribute is derived and converted to
+/// a Python object only when it is read, so parsing builds one Rust string and one Python object.
+#[pyclass(frozen, eq, hash, module = "pullkey._core", name = "Reference")]
 #[derive(PartialEq, Eq, Hash)]
 pub struct PyReference {
-    domain: String,
-    path: String,
-    tag: Option<String>,
-    digest: Option<String>,
-    repository: String,
-    normalized: String,
-    familiar: String,
-    default_pull_policy: &'static str,
-}
-
-impl From<ReferenceView> for PyReference {
-    fn from(v: ReferenceView) -> Self {
-        Self {
-            domain: v.domain,
-            path: v.path,
-            tag: v.tag,
-            digest: v.digest,
-            repository: v.repository,
-            normalized: v.normalized,
-            familiar: v.familiar,
-            default_pull_policy: v.default_pull_policy,
-        }
-    }
+    view: ReferenceView,
 }
 
 #[pymethods]
 impl PyReference {
-    fn __str__(&self) -> &str {
-        &self.normalized
+    #[getter]
+    fn domain(&self) -> &str {
+        self.view.domain()
+    }
+    #[getter]
+    fn path(&self) -> &str {
+        self.view.path()
+    }
+    #[getter]
+    fn tag(&self) -> Option<&str> {
+        self.view.tag()
+    }
+    #[getter]
+    fn digest(&self) -> Option<&str> {
+        self.view.digest()
+    }
+    #[getter]
+    fn repository(&self) -> &str {
+        self.view.repository()
+    }
+    #[getter]
+    fn normalized(&self) -> Cow<'_, str> {
+        self.view.normalized()
+    }
+    #[getter]
+    fn familiar(&self) -> &str {
+        self.view.familiar()
+    }
+    #[getter]
+    fn default_pull_policy(&self) -> &'static str {
+        self.view.default_pull_policy()
+    }
+    fn __str__(&self) -> Cow<'_, str> {
+        self.view.normalized()
     }
     fn __repr__(&self) -> String {
-        format!("Reference({:?})", self.normalized)
+        format!("Reference({:?})", self.view.normalized())
     }
 }
 
 #[pyfunction]
 #[pyo3(signature = (text, *, normalize = true))]
 fn parse_reference(text: &str, normalize: bool) -> PyResult<PyReference> {
-    Ok(resolve::describe_reference(text, normalize)?.into())
+    Ok(PyReference {
+        view: resolve::describe_reference(text, normalize)?,
+    })
+}
+
+/// One result of `parse_references`: the reference, or the `InvalidReference` instance.
+fn reference_or_error<'py>(item: &Bound<'py, PyAny>, normalize: bool) -> PyResult<Bound<'py, PyAny>> {
+    let py = item.py();
+    // Borrow the text from the Python string: no copy of the input.
+    let text = item.cast::<PyString>()?.to_str()?;
+    match resolve::describe_reference(text, normalize) {
+        Ok(view) => Ok(Bound::new(py, PyReference { view })?.into_any()),
+        Err(err) => Ok(PyErr::from(err).into_value(py).into_bound(py).into_any()),
+    }
 }
 
 #[pyfunction]
 #[pyo3(signature = (texts, *, normalize = true))]
-fn parse_references(py: Python<'_>, texts: Vec<String>, normalize: bool) -> PyResult<Vec<Py<PyAny>>> {
-    texts
-        .into_iter()
-        .map(|text| match resolve::describe_reference(&text, normalize) {
-            Ok(view) => Ok(Py::new(py, PyReference::from(view))?.into_any()),
-            Err(err) => Ok(PyErr::from(err).into_value(py).into_any()),
-        })
-        .collect()
+fn parse_references<'py>(texts: &Bound<'py, PyAny>, normalize: bool) -> PyResult<Bound<'py, PyList>> {
+    let py = texts.py();
+    if let Ok(list) = texts.cast::<PyList>() {
+        let mut out = Vec::with_capacity(list.len());
+        for item in list.iter() {
+            out.push(reference_or_error(&item, normalize)?);
+        }
+        return PyList::new(py, out);
+    }
+    // Any other iterable of str, except a str itself (which would iterate its characters).
+    if texts.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err("texts must be a list of str, not a str"));
+    }
+    let out = texts
+        .try_iter()?
+        .map(|item| reference_or_error(&item?, normalize))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, out)
 }
 
 #[pyfunction]

@@ -9,7 +9,9 @@
 //! included. All character classes are ASCII, and a match always covers the whole input (Go's `$`
 //! is end of text, so `"foo\n"` is rejected).
 
+use std::borrow::Cow;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 /// `RepositoryNameTotalLengthMax`: the limit on the *path* (domain excluded since v0.6.0, spec §2.4).
 pub const REPOSITORY_NAME_MAX_LEN: usize = 255;
@@ -163,101 +165,181 @@ impl std::error::Error for ReferenceError {}
 ///
 /// Produced by [`parse`] (raw `Parse`: domain may be empty) or [`parse_normalized_named`]
 /// (domain always set, Docker Hub names expanded). `Display` is Go's `String()`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// NOTE (layout): the reference is stored as its one `String()` text plus the byte offsets of the
+/// delimiters, so the parts are slices of that text and parsing allocates a single string. This
+/// works because `String()` reproduces every valid input of `Parse` exactly (spec §2.7) and
+/// `ParseNormalizedNamed` ends with `Parse(domain + "/" + remainder)`: the text parsed is the text
+/// kept. Equality and hashing are on the four parts, as Go compares references.
+#[derive(Clone)]
 pub struct Reference {
-    domain: String,
-    path: String,
-    tag: Option<String>,
-    digest: Option<String>,
+    /// `[domain "/"] path [":" tag] ["@" digest]`.
+    text: String,
+    /// `text[..domain_len]` is the domain (0: none, and the path starts at 0).
+    domain_len: usize,
+    /// The path ends here (exclusive); a `:` (tag) or `@` (digest) or the end follows.
+    path_end: usize,
+    /// The tag ends here (exclusive); `tag_end == path_end` when there is no tag.
+    tag_end: usize,
 }
 
 impl Reference {
+    /// Builds a reference over `text`, already split by the grammar.
+    fn from_spans(text: String, spans: Spans) -> Self {
+        Reference {
+            text,
+            domain_len: spans.domain_len,
+            path_end: spans.path_end,
+            tag_end: spans.tag_end,
+        }
+    }
+    /// `text[range]`, "" when out of range (never: every offset sits at an ASCII delimiter we found).
+    fn slice(&self, start: usize, end: usize) -> &str {
+        self.text.get(start..end).unwrap_or_default()
+    }
+    fn path_start(&self) -> usize {
+        if self.domain_len == 0 {
+            0
+        } else {
+            self.domain_len + 1
+        }
+    }
     /// `Domain()`: host and optional port, e.g. `localhost:5000`, `[::1]`; "" when none was matched.
     pub fn domain(&self) -> &str {
-        &self.domain
+        self.slice(0, self.domain_len)
     }
     /// `Path()`: the repository path without the domain, e.g. `library/ubuntu`.
     pub fn path(&self) -> &str {
-        &self.path
+        self.slice(self.path_start(), self.path_end)
     }
     /// The tag, if one was written (or added by [`Reference::docker_ref`]).
     pub fn tag(&self) -> Option<&str> {
-        self.tag.as_deref()
+        (self.tag_end > self.path_end).then(|| self.slice(self.path_end + 1, self.tag_end))
     }
     /// The digest (`algorithm:hex`, validated by go-digest rules, spec §5), if any.
     pub fn digest(&self) -> Option<&str> {
-        self.digest.as_deref()
+        (self.text.len() > self.tag_end).then(|| self.slice(self.tag_end + 1, self.text.len()))
+    }
+    /// Go's `String()` (spec §2.7) without allocating: the same text as `Display`.
+    pub fn as_str(&self) -> &str {
+        &self.text
     }
     /// `domain/path` (or `path` when the domain is empty): what the kubelet matches keys against.
     pub fn name(&self) -> String {
-        if self.domain.is_empty() {
-            self.path.clone()
-        } else {
-            format!("{}/{}", self.domain, self.path)
-        }
+        self.name_str().to_owned()
+    }
+    /// [`Reference::name`] without allocating (a slice of the reference's text).
+    pub fn name_str(&self) -> &str {
+        self.slice(0, self.path_end)
     }
     /// `ParseDockerRef` applied to this reference (tag dropped when a digest exists, `latest` added when neither).
     #[must_use]
     pub fn docker_ref(&self) -> Reference {
-        let mut out = self.clone();
-        match (&self.tag, &self.digest) {
-            // normalize.go ParseDockerRef: tagged+digested → WithDigest(WithName(name), digest).
-            (Some(_), Some(_)) => out.tag = None,
-            // TagNameOnly.
-            (None, None) => out.tag = Some(DEFAULT_TAG.to_owned()),
-            _ => {}
+        let text = self.docker_ref_string().into_owned();
+        let tag_end = match (self.tag(), self.digest()) {
+            // The tag went: the digest follows the name.
+            (Some(_), Some(_)) => self.path_end,
+            // `:latest` was appended.
+            (None, None) => text.len(),
+            _ => self.tag_end,
+        };
+        Reference {
+            text,
+            domain_len: self.domain_len,
+            path_end: self.path_end,
+            tag_end,
         }
-        out
+    }
+    /// `String()` of [`Reference::docker_ref`], borrowed when this reference already has that form
+    /// (a tag or a digest, not both), so a fully qualified reference costs no allocation.
+    pub fn docker_ref_string(&self) -> Cow<'_, str> {
+        match (self.tag(), self.digest()) {
+            // normalize.go ParseDockerRef: tagged+digested → WithDigest(WithName(name), digest).
+            (Some(_), Some(digest)) => {
+                let name = self.name_str();
+                let mut out = String::with_capacity(name.len() + 1 + digest.len());
+                out.push_str(name);
+                out.push('@');
+                out.push_str(digest);
+                Cow::Owned(out)
+            }
+            // TagNameOnly.
+            (None, None) => {
+                let mut out = String::with_capacity(self.text.len() + 1 + DEFAULT_TAG.len());
+                out.push_str(&self.text);
+                out.push(':');
+                out.push_str(DEFAULT_TAG);
+                Cow::Owned(out)
+            }
+            _ => Cow::Borrowed(&self.text),
+        }
     }
     /// `FamiliarString`: the familiar name (see [`Reference::familiar_name`]) with tag and digest kept.
     pub fn familiar_string(&self) -> String {
-        let mut out = self.familiar_name();
-        push_suffix(&mut out, self.tag.as_deref(), self.digest.as_deref());
-        out
+        self.familiar_str().to_owned()
+    }
+    /// [`Reference::familiar_string`] without allocating: the familiar form is always a suffix of
+    /// the reference's text (only a leading `docker.io/` and `library/` are ever dropped).
+    pub fn familiar_str(&self) -> &str {
+        self.slice(self.familiar_start(), self.text.len())
     }
     /// `FamiliarName` (spec §3): only for domain `docker.io`, drop the domain, and drop a leading
     /// `library/` when what remains has no further `/`. Anything else is the plain [`Reference::name`].
     pub fn familiar_name(&self) -> String {
-        if self.domain != DEFAULT_DOMAIN {
-            return self.name();
+        self.slice(self.familiar_start(), self.path_end).to_owned()
+    }
+    /// Where `FamiliarName` starts in the text (spec §3).
+    fn familiar_start(&self) -> usize {
+        if self.domain() != DEFAULT_DOMAIN {
+            return 0;
         }
-        match self.path.strip_prefix(OFFICIAL_REPO_PREFIX) {
-            Some(rest) if !rest.contains('/') => rest.to_owned(),
-            _ => self.path.clone(),
+        match self.path().strip_prefix(OFFICIAL_REPO_PREFIX) {
+            Some(rest) if !rest.contains('/') => self.path_start() + OFFICIAL_REPO_PREFIX.len(),
+            _ => self.path_start(),
         }
     }
     /// `IsNameOnly`: neither tag nor digest.
     pub fn is_name_only(&self) -> bool {
-        self.tag.is_none() && self.digest.is_none()
+        self.tag_end == self.text.len()
     }
 }
 
-fn push_suffix(out: &mut String, tag: Option<&str>, digest: Option<&str>) {
-    if let Some(tag) = tag {
-        out.push(':');
-        out.push_str(tag);
+/// The four parts, as Go compares references (and as the derived impls on owned parts did).
+impl PartialEq for Reference {
+    fn eq(&self, other: &Self) -> bool {
+        // The text and the offsets determine the parts and vice versa.
+        self.text == other.text
+            && self.domain_len == other.domain_len
+            && self.path_end == other.path_end
+            && self.tag_end == other.tag_end
     }
-    if let Some(digest) = digest {
-        out.push('@');
-        out.push_str(digest);
+}
+impl Eq for Reference {}
+
+impl Hash for Reference {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+        self.domain_len.hash(state);
+        self.path_end.hash(state);
+        self.tag_end.hash(state);
+    }
+}
+
+impl fmt::Debug for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reference")
+            .field("domain", &self.domain())
+            .field("path", &self.path())
+            .field("tag", &self.tag())
+            .field("digest", &self.digest())
+            .finish()
     }
 }
 
 /// Go's `String()`: `name[:tag][@digest]`, reproducing every valid raw input exactly (spec §2.7).
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if !self.domain.is_empty() {
-            f.write_str(&self.domain)?;
-            f.write_str("/")?;
-        }
-        f.write_str(&self.path)?;
-        if let Some(tag) = &self.tag {
-            write!(f, ":{tag}")?;
-        }
-        if let Some(digest) = &self.digest {
-            write!(f, "@{digest}")?;
-        }
-        Ok(())
+        f.write_str(&self.text)
     }
 }
 
@@ -518,28 +600,46 @@ fn has_upper(s: &str) -> bool {
 /// Errors: "" → `NameEmpty`; no match → `NameContainsUppercase` if lowercasing the whole input
 /// makes it match, else `InvalidFormat`; path over 255 → `NameTooLong`; then go-digest's errors.
 pub fn parse(s: &str) -> Result<Reference, ReferenceError> {
+    match parse_spans(s) {
+        Ok(spans) => Ok(Reference::from_spans(s.to_owned(), spans)),
+        Err(kind) => Err(ReferenceError::new(kind, s)),
+    }
+}
+
+/// Where the parts of a matched reference end in its text (see [`Reference`]).
+#[derive(Debug, Clone, Copy)]
+struct Spans {
+    domain_len: usize,
+    path_end: usize,
+    tag_end: usize,
+}
+
+/// [`parse`] without building anything: the offsets of the parts in `s`, or the error class.
+fn parse_spans(s: &str) -> Result<Spans, ReferenceErrorKind> {
     if s.is_empty() {
-        return Err(ReferenceError::new(ReferenceErrorKind::NameEmpty, s));
+        return Err(ReferenceErrorKind::NameEmpty);
     }
     let Some(m) = match_reference(s) else {
-        let kind = match go_lower_if_matchable(s) {
+        return Err(match go_lower_if_matchable(s) {
             Some(lower) if lower != s && match_reference(&lower).is_some() => ReferenceErrorKind::NameContainsUppercase,
             _ => ReferenceErrorKind::InvalidFormat,
-        };
-        return Err(ReferenceError::new(kind, s));
+        });
     };
     // v0.6.0 (distribution/reference PR #9): only the path counts.
     if m.path.len() > REPOSITORY_NAME_MAX_LEN {
-        return Err(ReferenceError::new(ReferenceErrorKind::NameTooLong, s));
+        return Err(ReferenceErrorKind::NameTooLong);
     }
     if let Some(d) = m.digest {
-        validate_digest(d).map_err(|kind| ReferenceError::new(kind, s))?;
+        validate_digest(d)?;
     }
-    Ok(Reference {
-        domain: m.domain.to_owned(),
-        path: m.path.to_owned(),
-        tag: m.tag.map(str::to_owned),
-        digest: m.digest.map(str::to_owned),
+    // The match covers all of `s`: `[domain "/"] path [":" tag] ["@" digest]`, in this order.
+    let domain_len = m.domain.len();
+    let path_end = if domain_len == 0 { 0 } else { domain_len + 1 } + m.path.len();
+    let tag_end = path_end + m.tag.map_or(0, |t| t.len() + 1);
+    Ok(Spans {
+        domain_len,
+        path_end,
+        tag_end,
     })
 }
 
@@ -548,11 +648,13 @@ pub fn is_identifier(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
-/// `splitDockerDomain` of normalize.go (spec §3 step 2): (domain, remainder). Case-sensitive.
-fn split_docker_domain(s: &str) -> (&str, String) {
+/// `splitDockerDomain` of normalize.go (spec §3 step 2), case-sensitive, without allocating:
+/// (domain, prefix, rest) where the normalised remainder is `prefix + rest` and `prefix` is either
+/// "" or [`OFFICIAL_REPO_PREFIX`].
+fn split_docker_domain(s: &str) -> (&str, &'static str, &str) {
     let Some((first, rest)) = s.split_once('/') else {
         // No `/` at all: a Docker Hub official image, before any host detection (Go's FIXME).
-        return (DEFAULT_DOMAIN, format!("{OFFICIAL_REPO_PREFIX}{s}"));
+        return (DEFAULT_DOMAIN, OFFICIAL_REPO_PREFIX, s);
     };
     // The order of Go's switch matters: `index.docker.io` also contains a `.`.
     let (domain, remainder) = if first == LEGACY_DEFAULT_DOMAIN {
@@ -563,20 +665,22 @@ fn split_docker_domain(s: &str) -> (&str, String) {
         (DEFAULT_DOMAIN, s)
     };
     if domain == DEFAULT_DOMAIN && !remainder.contains('/') {
-        (domain, format!("{OFFICIAL_REPO_PREFIX}{remainder}"))
+        (domain, OFFICIAL_REPO_PREFIX, remainder)
     } else {
-        (domain, remainder.to_owned())
+        (domain, "", remainder)
     }
 }
 
+/// The text before the first `:` (all of `s` when there is none).
+fn before_colon(s: &str) -> &str {
+    s.split(':').next().unwrap_or_default()
+}
+
 /// The `X` of the "repository name (X) must be lowercase" error: the normalised remainder up to
-/// its first `:`.
+/// its first `:` (the prefix holds no `:`).
 fn normalized_remote(s: &str) -> String {
-    let (_, mut remainder) = split_docker_domain(s);
-    if let Some(colon) = remainder.find(':') {
-        remainder.truncate(colon);
-    }
-    remainder
+    let (_, prefix, rest) = split_docker_domain(s);
+    format!("{prefix}{}", before_colon(rest))
 }
 
 /// `ParseNormalizedNamed` (normalize.go, spec §3): turn a familiar Docker name into a fully
@@ -615,30 +719,41 @@ pub fn parse_normalized_named(s: &str) -> Result<Reference, ReferenceError> {
     if is_identifier(s) {
         return Err(ReferenceError::new(ReferenceErrorKind::NormalizedNameIsIdentifier, s));
     }
-    let (domain, remainder) = split_docker_domain(s);
-    let remote = remainder.split(':').next().unwrap_or_default();
-    if has_upper(remote) {
+    let (domain, prefix, rest) = split_docker_domain(s);
+    // `remote` = (prefix + rest) up to its first `:`; the prefix is lowercase and holds no `:`.
+    if has_upper(before_colon(rest)) {
         return Err(ReferenceError::new(ReferenceErrorKind::NormalizedNameNotLowercase, s));
     }
-    let mut full = String::with_capacity(domain.len() + 1 + remainder.len());
+    // The one allocation of a successful parse: `Parse(domain + "/" + remainder)` keeps this text.
+    let mut full = String::with_capacity(domain.len() + 1 + prefix.len() + rest.len());
     full.push_str(domain);
     full.push('/');
-    full.push_str(&remainder);
-    // Errors name the caller's input, not the rebuilt string.
-    parse(&full).map_err(|e| ReferenceError::new(e.kind, s))
+    full.push_str(prefix);
+    full.push_str(rest);
+    match parse_spans(&full) {
+        Ok(spans) => Ok(Reference::from_spans(full, spans)),
+        // Errors name the caller's input, not the rebuilt string.
+        Err(kind) => Err(ReferenceError::new(kind, s)),
+    }
 }
 
 /// `ParseDockerRef` = `parse_normalized_named(s)?.docker_ref()` (spec §3): the fully qualified
 /// form, e.g. `busybox` → `docker.io/library/busybox:latest`.
 pub fn parse_docker_ref(s: &str) -> Result<Reference, ReferenceError> {
-    parse_normalized_named(s).map(|r| r.docker_ref())
+    let r = parse_normalized_named(s)?;
+    // Tagged or digested (not both): already in `ParseDockerRef` form.
+    Ok(if r.tag().is_some() == r.digest().is_some() {
+        r.docker_ref()
+    } else {
+        r
+    })
 }
 
 /// `ParseNamed` (reference.go, spec §3): [`parse_normalized_named`], then `NameNotCanonical`
 /// unless the normalised `String()` equals the input (`docker.io/library/foo` is canonical, `foo` is not).
 pub fn parse_named(s: &str) -> Result<Reference, ReferenceError> {
     let r = parse_normalized_named(s)?;
-    if r.to_string() != s {
+    if r.as_str() != s {
         return Err(ReferenceError::new(ReferenceErrorKind::NameNotCanonical, s));
     }
     Ok(r)
@@ -1400,6 +1515,92 @@ mod tests {
         assert_eq!(parse("docker.io/library/a/b").unwrap().familiar_name(), "library/a/b");
     }
 
+    /// The derived forms of spec §3 computed from the four parts alone (Go's `String()`, `Name()`,
+    /// `ParseDockerRef`, `FamiliarString`), to check the slices of the one-string layout against.
+    fn model_forms(r: &Reference) -> (String, String, String, String) {
+        let (domain, path, tag, digest) = parts(r);
+        let name = if domain.is_empty() {
+            path.clone()
+        } else {
+            format!("{domain}/{path}")
+        };
+        let suffix = |tag: Option<&str>, digest: Option<&str>| {
+            tag.map(|t| format!(":{t}")).unwrap_or_default() + &digest.map(|d| format!("@{d}")).unwrap_or_default()
+        };
+        let string = name.clone() + &suffix(tag.as_deref(), digest.as_deref());
+        let docker_ref = match (&tag, &digest) {
+            (Some(_), Some(d)) => format!("{name}@{d}"),
+            (None, None) => format!("{name}:latest"),
+            _ => string.clone(),
+        };
+        let familiar_name = match path.strip_prefix("library/") {
+            _ if domain != "docker.io" => name.clone(),
+            Some(rest) if !rest.contains('/') => rest.to_owned(),
+            _ => path.clone(),
+        };
+        let familiar = familiar_name + &suffix(tag.as_deref(), digest.as_deref());
+        (string, name, docker_ref, familiar)
+    }
+
+    fn check_forms(r: &Reference) {
+        let (string, name, docker_ref, familiar) = model_forms(r);
+        assert_eq!(r.as_str(), string);
+        assert_eq!(r.to_string(), string);
+        assert_eq!(r.name_str(), name);
+        assert_eq!(r.name(), name);
+        assert_eq!(r.docker_ref_string(), docker_ref);
+        assert_eq!(r.docker_ref().as_str(), docker_ref);
+        assert_eq!(r.familiar_str(), familiar);
+        assert_eq!(r.familiar_string(), familiar);
+        // Borrowed exactly when ParseDockerRef changes nothing.
+        let unchanged = r.tag().is_some() != r.digest().is_some();
+        assert_eq!(matches!(r.docker_ref_string(), Cow::Borrowed(_)), unchanged, "{r:?}");
+    }
+
+    #[test]
+    fn borrowed_forms_match_the_parts() {
+        let d = sha256();
+        for input in [
+            "foo".to_owned(),
+            "foo:t".to_owned(),
+            format!("foo@{d}"),
+            format!("foo:t@{d}"),
+            "a.io/b/c".to_owned(),
+            "[::1]:5000/x:y".to_owned(),
+            "library/foo/bar".to_owned(),
+            "docker.io/library/foo:latest".to_owned(),
+            "index.docker.io/library/a/b".to_owned(),
+            "foo_bar.com/baz".to_owned(),
+        ] {
+            for r in [parse(&input), parse_normalized_named(&input), parse_docker_ref(&input)]
+                .into_iter()
+                .flatten()
+            {
+                check_forms(&r);
+            }
+        }
+        let r = parse_normalized_named(&format!("foo:t@{d}")).unwrap();
+        assert_eq!(r.as_str(), format!("docker.io/library/foo:t@{d}"));
+        assert_eq!(r.name_str(), "docker.io/library/foo");
+        assert_eq!(r.familiar_str(), format!("foo:t@{d}"));
+        assert_eq!(r.docker_ref_string(), format!("docker.io/library/foo@{d}"));
+        assert_eq!(
+            format!("{r:?}"),
+            format!(r#"Reference {{ domain: "docker.io", path: "library/foo", tag: Some("t"), digest: Some("{d}") }}"#)
+        );
+        // Equality is on the parts, whichever way the reference was reached.
+        assert_eq!(
+            parse("docker.io/library/foo").unwrap(),
+            parse_normalized_named("foo").unwrap()
+        );
+        assert_ne!(parse("foo").unwrap(), parse_normalized_named("foo").unwrap());
+        assert_ne!(parse("a/b:c").unwrap(), parse("a/b").unwrap());
+        assert_eq!(
+            parse_docker_ref("foo").unwrap(),
+            parse("docker.io/library/foo:latest").unwrap()
+        );
+    }
+
     // ------------------------------------------------------------------------------------------
     // Differential oracle: Go's own patterns (regexp.go), compiled by the `regex` crate, whose
     // leftmost-first capture semantics are those of Go's RE2-style regexp package.
@@ -1562,7 +1763,7 @@ mod tests {
         fn prop_never_panics(s in any_input()) {
             for result in [parse(&s), parse_normalized_named(&s), parse_docker_ref(&s), parse_named(&s)] {
                 match result {
-                    Ok(r) => { let _ = (r.to_string(), r.familiar_string(), r.name()); }
+                    Ok(r) => check_forms(&r),
                     Err(e) => { prop_assert_eq!(&e.input, &s); let _ = e.to_string(); }
                 }
             }

@@ -9,6 +9,7 @@ use crate::keyring::{BasicKeyring, CachePolicy, Credential, Keyring};
 use crate::protocol;
 use crate::reference;
 use crate::CoreError;
+use std::borrow::Cow;
 
 /// What one source file holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,20 +175,52 @@ pub fn exec_respond(
 }
 
 /// Everything `pullkey parse` and `pullkey.parse_reference` report about one reference.
+///
+/// Holds the parsed reference (one string, spec/reference.md §2-§3) and derives every other form on
+/// demand: `repository` and `familiar` are slices of it, `normalized` borrows it unless
+/// `ParseDockerRef` changes the text. Equality and hashing are those of the reference.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ReferenceView {
-    pub domain: String,
-    pub path: String,
-    pub tag: Option<String>,
-    pub digest: Option<String>,
+    reference: reference::Reference,
+}
+
+impl ReferenceView {
+    /// The parsed reference.
+    pub fn reference(&self) -> &reference::Reference {
+        &self.reference
+    }
+    /// `Domain()` (may be "" for a raw parse).
+    pub fn domain(&self) -> &str {
+        self.reference.domain()
+    }
+    /// `Path()`.
+    pub fn path(&self) -> &str {
+        self.reference.path()
+    }
+    /// The tag as written.
+    pub fn tag(&self) -> Option<&str> {
+        self.reference.tag()
+    }
+    /// The digest as written.
+    pub fn digest(&self) -> Option<&str> {
+        self.reference.digest()
+    }
     /// `domain/path`: the string the kubelet matches credentials against.
-    pub repository: String,
+    pub fn repository(&self) -> &str {
+        self.reference.name_str()
+    }
     /// Fully qualified, as `ParseDockerRef` prints it.
-    pub normalized: String,
+    pub fn normalized(&self) -> Cow<'_, str> {
+        self.reference.docker_ref_string()
+    }
     /// `FamiliarString`.
-    pub familiar: String,
-    /// `Always` or `IfNotPresent`.
-    pub default_pull_policy: &'static str,
+    pub fn familiar(&self) -> &str {
+        self.reference.familiar_str()
+    }
+    /// `Always` or `IfNotPresent` (see [`default_pull_policy`]).
+    pub fn default_pull_policy(&self) -> &'static str {
+        default_pull_policy(self.reference.tag(), self.reference.digest())
+    }
 }
 
 /// The pull policy Kubernetes defaults a container to (seed/container-images.md "Image pull
@@ -202,21 +235,12 @@ pub fn default_pull_policy(tag: Option<&str>, digest: Option<&str>) -> &'static 
 
 /// Parses `text` (normalised like `ParseNormalizedNamed`, or raw like `Parse`) into a [`ReferenceView`].
 pub fn describe_reference(text: &str, normalize: bool) -> Result<ReferenceView, CoreError> {
-    let parsed = if normalize {
+    let reference = if normalize {
         reference::parse_normalized_named(text)?
     } else {
         reference::parse(text)?
     };
-    Ok(ReferenceView {
-        domain: parsed.domain().to_owned(),
-        path: parsed.path().to_owned(),
-        tag: parsed.tag().map(str::to_owned),
-        digest: parsed.digest().map(str::to_owned),
-        repository: parsed.name(),
-        normalized: parsed.docker_ref().to_string(),
-        familiar: parsed.familiar_string(),
-        default_pull_policy: default_pull_policy(parsed.tag(), parsed.digest()),
-    })
+    Ok(ReferenceView { reference })
 }
 
 #[cfg(test)]
@@ -230,5 +254,50 @@ mod tests {
         assert_eq!(default_pull_policy(Some("latest"), Some("sha256:x")), "Always");
         assert_eq!(default_pull_policy(Some("1.0"), None), "IfNotPresent");
         assert_eq!(default_pull_policy(None, Some("sha256:x")), "IfNotPresent");
+    }
+
+    #[test]
+    fn describe_reference_forms() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        // spec/reference.md §3. `D` stands for the digest, `-` for none, `raw` for normalize=false.
+        // input | mode | domain | path | tag | digest | repository | normalized | familiar | pull policy
+        let rows = "
+            nginx | norm | docker.io | library/nginx | - | - | docker.io/library/nginx | docker.io/library/nginx:latest | nginx | Always
+            nginx | raw | | nginx | - | - | nginx | nginx:latest | nginx | Always
+            index.docker.io/team/app:1.0 | norm | docker.io | team/app | 1.0 | - | docker.io/team/app | docker.io/team/app:1.0 | team/app:1.0 | IfNotPresent
+            gcr.io/a/b:latest | norm | gcr.io | a/b | latest | - | gcr.io/a/b | gcr.io/a/b:latest | gcr.io/a/b:latest | Always
+            localhost:5000/x:t@D | norm | localhost:5000 | x | t | D | localhost:5000/x | localhost:5000/x@D | localhost:5000/x:t@D | IfNotPresent
+            foo@D | norm | docker.io | library/foo | - | D | docker.io/library/foo | docker.io/library/foo@D | foo@D | IfNotPresent
+        ";
+        for row in rows.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let row = row.replace('D', &digest);
+            let cols: Vec<&str> = row.split('|').map(str::trim).collect();
+            let [input, mode, domain, path, tag, dig, repository, normalized, familiar, policy] = cols[..] else {
+                panic!("bad row {row}");
+            };
+            let v = describe_reference(input, mode == "norm").unwrap();
+            let got = (v.domain(), v.path(), v.tag(), v.digest());
+            assert_eq!(
+                got,
+                (domain, path, (tag != "-").then_some(tag), (dig != "-").then_some(dig)),
+                "{row}"
+            );
+            assert_eq!(v.repository(), repository, "{row}");
+            assert_eq!(v.normalized(), normalized, "{row}");
+            assert_eq!(v.familiar(), familiar, "{row}");
+            assert_eq!(v.default_pull_policy(), policy, "{row}");
+        }
+        let err = describe_reference("Foo", true).unwrap_err();
+        assert!(
+            matches!(err, CoreError::Reference(e) if e.kind == reference::ReferenceErrorKind::NormalizedNameNotLowercase)
+        );
+        let err = describe_reference("Foo", false).unwrap_err();
+        assert!(
+            matches!(err, CoreError::Reference(e) if e.kind == reference::ReferenceErrorKind::NameContainsUppercase)
+        );
+        assert_eq!(
+            describe_reference("nginx", true).unwrap(),
+            describe_reference("docker.io/library/nginx", false).unwrap()
+        );
     }
 }
