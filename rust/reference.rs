@@ -346,6 +346,19 @@ impl fmt::Display for Reference {
 // ---------------------------------------------------------------------------------------------
 // Grammar (spec §1). Each predicate is a single left-to-right scan over bytes.
 
+/// `s` split around the first `delimiter` (an ASCII byte, so both sides are whole characters).
+fn split_once_byte(s: &str, delimiter: u8) -> Option<(&str, &str)> {
+    let at = s.bytes().position(|c| c == delimiter)?;
+    Some((s.get(..at)?, s.get(at + 1..)?))
+}
+
+/// `s` split before the first byte that `is_delimiter` accepts (an ASCII byte: a char boundary);
+/// the second part starts with that delimiter, or is "" when there is none.
+fn split_before(s: &str, is_delimiter: impl Fn(u8) -> bool) -> (&str, &str) {
+    let at = s.bytes().position(is_delimiter).unwrap_or(s.len());
+    s.split_at_checked(at).unwrap_or((s, ""))
+}
+
 /// `[a-z0-9]`
 fn is_lower_alnum(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit()
@@ -356,46 +369,55 @@ fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+/// `path = component { "/" component }` (regexp.go `remoteName`), where
 /// `component = alnum { separator alnum }`, `alnum = [a-z0-9]+`, `separator = "." | "_" | "__" | -+`.
-fn is_component(b: &[u8]) -> bool {
-    let mut it = b.iter().copied().peekable();
+///
+/// One scan: a `/` behaves like a separator (an alphanumeric run must follow it), so the whole
+/// path is "runs joined by single separators or `/`", starting and ending with a run.
+fn is_path(b: &[u8]) -> bool {
+    let mut i = 0;
     loop {
         // One alphanumeric run, at least one byte.
-        let mut run = 0usize;
-        while it.next_if(|&c| is_lower_alnum(c)).is_some() {
-            run += 1;
+        let start = i;
+        while b.get(i).is_some_and(|&c| is_lower_alnum(c)) {
+            i += 1;
         }
-        if run == 0 {
+        if i == start {
             return false;
         }
-        // Then end of component, or exactly one separator followed by another run.
-        match it.next() {
+        // Then the end, or exactly one separator (or `/`) followed by another run.
+        match b.get(i) {
             None => return true,
-            Some(b'.') => {}
-            Some(b'_') => {
-                it.next_if_eq(&b'_');
+            Some(b'/' | b'.') => i += 1,
+            Some(b'_') => i += if b.get(i + 1) == Some(&b'_') { 2 } else { 1 },
+            Some(b'-') => {
+                while b.get(i) == Some(&b'-') {
+                    i += 1;
+                }
             }
-            Some(b'-') => while it.next_if_eq(&b'-').is_some() {},
             Some(_) => return false,
         }
     }
 }
 
-/// `path = component { "/" component }` (regexp.go `remoteName`).
-fn is_path(b: &[u8]) -> bool {
-    b.split(|&c| c == b'/').all(is_component)
-}
-
-/// `label = [A-Za-z0-9] | [A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]` (uppercase allowed, no length cap).
-fn is_label(b: &[u8]) -> bool {
-    match (b.first(), b.last()) {
-        (Some(first), Some(last)) => {
-            first.is_ascii_alphanumeric()
-                && last.is_ascii_alphanumeric()
-                && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-')
+/// `domainName = label {"." label}`, `label = [A-Za-z0-9] | [A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]`
+/// (uppercase allowed, no length cap), in one scan.
+fn is_domain_name(b: &[u8]) -> bool {
+    let mut label_len = 0usize;
+    let mut prev = b'.';
+    for &c in b {
+        match c {
+            // A label ends: it must be non-empty and end with an alphanumeric.
+            b'.' if label_len == 0 || prev == b'-' => return false,
+            b'.' => label_len = 0,
+            // A `-` never starts a label.
+            b'-' if label_len == 0 => return false,
+            c if c == b'-' || c.is_ascii_alphanumeric() => label_len += 1,
+            _ => return false,
         }
-        _ => false,
+        prev = c;
     }
+    label_len > 0 && prev != b'-'
 }
 
 /// `optionalPort = (":" [0-9]+)?`, given the text after the host.
@@ -422,7 +444,7 @@ fn is_domain(b: &[u8]) -> bool {
         // A domain name holds no `:`, so the first `:` starts the port.
         let split = b.iter().position(|&c| c == b':').unwrap_or(b.len());
         let (host, port) = b.split_at(split);
-        host.split(|&c| c == b'.').all(is_label) && is_optional_port(port)
+        is_domain_name(host) && is_optional_port(port)
     }
 }
 
@@ -439,7 +461,7 @@ fn is_tag(b: &[u8]) -> bool {
 /// Digest at the reference level (regexp.go `digestPat`):
 /// `[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[[:xdigit:]]{32,}`.
 fn is_reference_digest(d: &str) -> bool {
-    let Some((algorithm, hex)) = d.split_once(':') else {
+    let Some((algorithm, hex)) = split_once_byte(d, b':') else {
         return false;
     };
     let component_ok = |c: &[u8]| match c.split_first() {
@@ -458,7 +480,7 @@ fn is_reference_digest(d: &str) -> bool {
 /// real binary that links TLS registers). Returns the go-digest error class.
 fn validate_digest(d: &str) -> Result<(), ReferenceErrorKind> {
     // `i := strings.Index(s, ":"); if i <= 0 || i+1 == len(s)` → ErrDigestInvalidFormat.
-    let Some((algorithm, encoded)) = d.split_once(':') else {
+    let Some((algorithm, encoded)) = split_once_byte(d, b':') else {
         return Err(ReferenceErrorKind::DigestInvalidFormat);
     };
     if algorithm.is_empty() || encoded.is_empty() {
@@ -511,13 +533,13 @@ struct Captures<'a> {
 /// `path [":" tag] ["@" digest]`, anchored at both ends. The path cannot hold `:` or `@` and the
 /// tag cannot hold `@`, so each part ends at the first delimiter: there is nothing to choose.
 fn match_remainder(s: &str) -> Option<(&str, Option<&str>, Option<&str>)> {
-    let (path, rest) = s.split_at(s.find([':', '@']).unwrap_or(s.len()));
+    let (path, rest) = split_before(s, |c| c == b':' || c == b'@');
     if !is_path(path.as_bytes()) {
         return None;
     }
     let (tag, rest) = match rest.strip_prefix(':') {
         Some(after) => {
-            let (tag, rest) = after.split_at(after.find('@').unwrap_or(after.len()));
+            let (tag, rest) = split_before(after, |c| c == b'@');
             if !is_tag(tag.as_bytes()) {
                 return None;
             }
@@ -543,7 +565,7 @@ fn match_remainder(s: &str) -> Option<(&str, Option<&str>, Option<&str>)> {
 /// had it found one, the first alternative would have matched). E.g. `foo/bar` → domain `foo`;
 /// `a:b/c` → no domain (`b` is no port) and `b/c` is no tag → no match.
 fn match_reference(s: &str) -> Option<Captures<'_>> {
-    if let Some((first, rest)) = s.split_once('/') {
+    if let Some((first, rest)) = split_once_byte(s, b'/') {
         if is_domain(first.as_bytes()) {
             if let Some((path, tag, digest)) = match_remainder(rest) {
                 return Some(Captures {
@@ -583,6 +605,9 @@ fn go_lower_if_matchable(s: &str) -> Option<String> {
 
 /// `strings.ToLower(s) != s`: some character changes under (Unicode) lowercasing.
 fn has_upper(s: &str) -> bool {
+    if s.is_ascii() {
+        return s.bytes().any(|c| c.is_ascii_uppercase());
+    }
     s.chars().any(|c| {
         if c.is_ascii() {
             c.is_ascii_uppercase()
@@ -652,19 +677,19 @@ pub fn is_identifier(s: &str) -> bool {
 /// (domain, prefix, rest) where the normalised remainder is `prefix + rest` and `prefix` is either
 /// "" or [`OFFICIAL_REPO_PREFIX`].
 fn split_docker_domain(s: &str) -> (&str, &'static str, &str) {
-    let Some((first, rest)) = s.split_once('/') else {
+    let Some((first, rest)) = split_once_byte(s, b'/') else {
         // No `/` at all: a Docker Hub official image, before any host detection (Go's FIXME).
         return (DEFAULT_DOMAIN, OFFICIAL_REPO_PREFIX, s);
     };
     // The order of Go's switch matters: `index.docker.io` also contains a `.`.
     let (domain, remainder) = if first == LEGACY_DEFAULT_DOMAIN {
         (DEFAULT_DOMAIN, rest)
-    } else if first == "localhost" || first.contains(['.', ':']) || has_upper(first) {
+    } else if first == "localhost" || first.bytes().any(|c| c == b'.' || c == b':') || has_upper(first) {
         (first, rest)
     } else {
         (DEFAULT_DOMAIN, s)
     };
-    if domain == DEFAULT_DOMAIN && !remainder.contains('/') {
+    if domain == DEFAULT_DOMAIN && !remainder.bytes().any(|c| c == b'/') {
         (domain, OFFICIAL_REPO_PREFIX, remainder)
     } else {
         (domain, "", remainder)
@@ -673,7 +698,7 @@ fn split_docker_domain(s: &str) -> (&str, &'static str, &str) {
 
 /// The text before the first `:` (all of `s` when there is none).
 fn before_colon(s: &str) -> &str {
-    s.split(':').next().unwrap_or_default()
+    split_before(s, |c| c == b':').0
 }
 
 /// The `X` of the "repository name (X) must be lowercase" error: the normalised remainder up to
@@ -1711,6 +1736,16 @@ mod tests {
             "FOO_/bar",
             "a/B:C",
             "-a/b",
+            // Label edges of the one-scan domain check (each of these is no domain, so no match).
+            "a-/b",
+            "a-.b/c",
+            "a.-b/c",
+            "a..b/c",
+            ".a/b",
+            "a./b",
+            "a:/b",
+            "A-B.c-1/d",
+            "a--b.c/d",
         ] {
             check_against_oracle(s);
         }
