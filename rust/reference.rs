@@ -359,6 +359,17 @@ fn split_before(s: &str, is_delimiter: impl Fn(u8) -> bool) -> (&str, &str) {
     s.split_at_checked(at).unwrap_or((s, ""))
 }
 
+/// `bytes.iter().all(pred)` without the early exit, so that the compiler can vectorise it: digests
+/// are long (64-128 hex digits) and almost always valid, so the whole run is read anyway.
+fn all_bytes(bytes: &[u8], pred: impl Fn(u8) -> bool) -> bool {
+    bytes.iter().fold(true, |ok, &c| ok & pred(c))
+}
+
+/// `[0-9a-f]`
+fn is_lower_hex(c: u8) -> bool {
+    c.is_ascii_digit() || (b'a'..=b'f').contains(&c)
+}
+
 /// `[a-z0-9]`
 fn is_lower_alnum(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit()
@@ -469,7 +480,7 @@ fn is_reference_digest(d: &str) -> bool {
         None => false,
     };
     hex.len() >= 32
-        && hex.bytes().all(|c| c.is_ascii_hexdigit())
+        && all_bytes(hex.as_bytes(), |c| c.is_ascii_hexdigit())
         && algorithm
             .as_bytes()
             .split(|c| matches!(c, b'-' | b'_' | b'+' | b'.'))
@@ -498,10 +509,7 @@ fn validate_digest(d: &str) -> Result<(), ReferenceErrorKind> {
     if encoded.len() != hex_len {
         return Err(ReferenceErrorKind::DigestInvalidLength);
     }
-    if !encoded
-        .bytes()
-        .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-    {
+    if !all_bytes(encoded.as_bytes(), is_lower_hex) {
         return Err(ReferenceErrorKind::DigestInvalidFormat);
     }
     Ok(())
@@ -670,7 +678,7 @@ fn parse_spans(s: &str) -> Result<Spans, ReferenceErrorKind> {
 
 /// `anchoredIdentifierRegexp`: exactly 64 lowercase hex characters (a bare image ID).
 pub fn is_identifier(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    s.len() == 64 && all_bytes(s.as_bytes(), is_lower_hex)
 }
 
 /// `splitDockerDomain` of normalize.go (spec §3 step 2), case-sensitive, without allocating:
