@@ -103,9 +103,10 @@ fn reference_or_error<'py>(item: &Bound<'py, PyAny>, normalize: bool) -> PyResul
         Ok(view) => Ok(Bound::new(py, PyReference { view })?.into_any()),
         // The instance `From<CoreError>` would raise, made by calling the class directly: no
         // raise-and-fetch round trip through the interpreter's error indicator.
-        Err(CoreError::Reference(e)) => py
-            .get_type::<InvalidReference>()
-            .call1((e.to_string(), e.kind.code(), e.input)),
+        Err(CoreError::Reference(e)) => {
+            py.get_type::<InvalidReference>()
+                .call1((e.to_string(), e.kind.code(), e.input))
+        }
         Err(err) => Ok(PyErr::from(err).into_value(py).into_bound(py).into_any()),
     }
 }

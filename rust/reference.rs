@@ -380,25 +380,59 @@ fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
+/// Byte classes of the grammar, one bit each, looked up in [`CLASSES`] (one load per byte in the
+/// hot scans instead of a chain of range tests).
+const LOWER_ALNUM: u8 = 1; // [a-z0-9]
+const TAG_CHAR: u8 = 2; // [\w.-]
+
+/// [`LOWER_ALNUM`] and [`TAG_CHAR`] of every byte (non-ASCII bytes are in no class).
+static CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut c: u8 = 0;
+    loop {
+        let mut class = 0;
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            class |= LOWER_ALNUM;
+        }
+        if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || c == b'-' {
+            class |= TAG_CHAR;
+        }
+        table[c as usize] = class;
+        if c == u8::MAX {
+            break table;
+        }
+        c += 1;
+    }
+};
+
+/// Whether byte `c` is in `class` (a bit of [`CLASSES`]).
+fn in_class(c: u8, class: u8) -> bool {
+    CLASSES[usize::from(c)] & class != 0
+}
+
 /// `path = component { "/" component }` (regexp.go `remoteName`), where
-/// `component = alnum { separator alnum }`, `alnum = [a-z0-9]+`, `separator = "." | "_" | "__" | -+`.
+/// `component = alnum { separator alnum }`, `alnum = [a-z0-9]+`, `separator = "." | "_" | "__" | -+`,
+/// matched at the start of `b`: the length of the path, or `None` when `b` does not start with one
+/// that ends cleanly (a separator or `/` with no alphanumeric after it).
 ///
 /// One scan: a `/` behaves like a separator (an alphanumeric run must follow it), so the whole
-/// path is "runs joined by single separators or `/`", starting and ending with a run.
-fn is_path(b: &[u8]) -> bool {
+/// path is "runs joined by single separators or `/`", starting and ending with a run. The scan
+/// stops at the first byte that cannot continue the path; the caller decides whether that byte
+/// may follow a path. The path holds no `:` or `@`, so this is the same as checking the text
+/// before the first `:`/`@` as a whole.
+fn scan_path(b: &[u8]) -> Option<usize> {
     let mut i = 0;
     loop {
         // One alphanumeric run, at least one byte.
         let start = i;
-        while b.get(i).is_some_and(|&c| is_lower_alnum(c)) {
+        while b.get(i).is_some_and(|&c| in_class(c, LOWER_ALNUM)) {
             i += 1;
         }
         if i == start {
-            return false;
+            return None;
         }
-        // Then the end, or exactly one separator (or `/`) followed by another run.
+        // Then exactly one separator (or `/`) followed by another run, or the end of the path.
         match b.get(i) {
-            None => return true,
             Some(b'/' | b'.') => i += 1,
             Some(b'_') => i += if b.get(i + 1) == Some(&b'_') { 2 } else { 1 },
             Some(b'-') => {
@@ -406,7 +440,7 @@ fn is_path(b: &[u8]) -> bool {
                     i += 1;
                 }
             }
-            Some(_) => return false,
+            _ => return Some(i),
         }
     }
 }
@@ -459,30 +493,32 @@ fn is_domain(b: &[u8]) -> bool {
     }
 }
 
-/// `tag = [\w][\w.-]{0,127}` (ASCII `\w`).
-fn is_tag(b: &[u8]) -> bool {
-    match b.split_first() {
-        Some((&first, rest)) => {
-            is_word(first) && b.len() <= TAG_MAX_LEN && rest.iter().all(|&c| is_word(c) || c == b'.' || c == b'-')
-        }
-        None => false,
+/// `tag = [\w][\w.-]{0,127}` (ASCII `\w`) at the start of `b`: its length, or `None` when `b`
+/// does not start with a tag or the tag run is longer than [`TAG_MAX_LEN`]. The tag holds no `@`,
+/// so the run ends at the `@` of a digest (or at a byte the caller then rejects).
+fn scan_tag(b: &[u8]) -> Option<usize> {
+    if !is_word(*b.first()?) {
+        return None;
     }
+    let len = b.iter().position(|&c| !in_class(c, TAG_CHAR)).unwrap_or(b.len());
+    (len <= TAG_MAX_LEN).then_some(len)
 }
 
 /// Digest at the reference level (regexp.go `digestPat`):
 /// `[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[[:xdigit:]]{32,}`.
-fn is_reference_digest(d: &str) -> bool {
-    let Some((algorithm, hex)) = split_once_byte(d, b':') else {
+fn is_reference_digest(d: &[u8]) -> bool {
+    let Some(colon) = d.iter().position(|&c| c == b':') else {
         return false;
     };
+    let (algorithm, hex) = d.split_at(colon);
+    let hex = hex.get(1..).unwrap_or_default();
     let component_ok = |c: &[u8]| match c.split_first() {
         Some((first, rest)) => first.is_ascii_alphabetic() && rest.iter().all(u8::is_ascii_alphanumeric),
         None => false,
     };
     hex.len() >= 32
-        && all_bytes(hex.as_bytes(), |c| c.is_ascii_hexdigit())
+        && all_bytes(hex, |c| c.is_ascii_hexdigit())
         && algorithm
-            .as_bytes()
             .split(|c| matches!(c, b'-' | b'_' | b'+' | b'.'))
             .all(component_ok)
 }
@@ -529,42 +565,26 @@ fn is_go_digest_syntax(algorithm: &str, encoded: &str) -> bool {
     alg_ok && enc_ok
 }
 
-/// The capture groups of Go's `ReferenceRegexp` after the anchored name split.
-#[derive(Debug, PartialEq, Eq)]
-struct Captures<'a> {
-    domain: &'a str,
-    path: &'a str,
-    tag: Option<&'a str>,
-    digest: Option<&'a str>,
-}
-
-/// `path [":" tag] ["@" digest]`, anchored at both ends. The path cannot hold `:` or `@` and the
-/// tag cannot hold `@`, so each part ends at the first delimiter: there is nothing to choose.
-fn match_remainder(s: &str) -> Option<(&str, Option<&str>, Option<&str>)> {
-    let (path, rest) = split_before(s, |c| c == b':' || c == b'@');
-    if !is_path(path.as_bytes()) {
-        return None;
-    }
-    let (tag, rest) = match rest.strip_prefix(':') {
-        Some(after) => {
-            let (tag, rest) = split_before(after, |c| c == b'@');
-            if !is_tag(tag.as_bytes()) {
-                return None;
-            }
-            (Some(tag), rest)
-        }
-        None => (None, rest),
-    };
-    let digest = match rest.strip_prefix('@') {
-        Some(d) if is_reference_digest(d) => Some(d),
+/// `path [":" tag] ["@" digest]`, anchored at both ends: (end of the path, end of the tag), with
+/// the tag end equal to the path end when there is no tag; a digest, if any, is the rest after
+/// the byte at the tag end. The path cannot hold `:` or `@` and the tag cannot hold `@`, so each
+/// part ends at the first delimiter: there is nothing to choose.
+fn match_remainder(b: &[u8]) -> Option<(usize, usize)> {
+    let path_end = scan_path(b)?;
+    let tag_end = match b.get(path_end) {
+        None | Some(b'@') => path_end,
+        Some(b':') => path_end + 1 + scan_tag(b.get(path_end + 1..)?)?,
         Some(_) => return None,
-        // `rest` is empty here: after the path it starts with `:`/`@` or is empty, after a tag with `@`.
-        None => None,
     };
-    Some((path, tag, digest))
+    match b.get(tag_end) {
+        None => Some((path_end, tag_end)),
+        Some(b'@') if is_reference_digest(b.get(tag_end + 1..)?) => Some((path_end, tag_end)),
+        Some(_) => None,
+    }
 }
 
-/// Full match of `ReferenceRegexp`, plus the domain/path split of `anchoredNameRegexp`.
+/// Full match of `ReferenceRegexp`, plus the domain/path split of `anchoredNameRegexp`: where the
+/// parts end in `s` (see [`Reference`] for the layout).
 ///
 /// NOTE: the regexp's optional `(domain "/")` is tried first (leftmost-first). A domain holds no
 /// `/`, so a domain, when there is one, is exactly the text before the first `/`: it is taken iff
@@ -572,25 +592,24 @@ fn match_remainder(s: &str) -> Option<(&str, Option<&str>, Option<&str>)> {
 /// the whole input must match without a domain (and the name re-split then finds no domain either:
 /// had it found one, the first alternative would have matched). E.g. `foo/bar` → domain `foo`;
 /// `a:b/c` → no domain (`b` is no port) and `b/c` is no tag → no match.
-fn match_reference(s: &str) -> Option<Captures<'_>> {
-    if let Some((first, rest)) = split_once_byte(s, b'/') {
-        if is_domain(first.as_bytes()) {
-            if let Some((path, tag, digest)) = match_remainder(rest) {
-                return Some(Captures {
-                    domain: first,
-                    path,
-                    tag,
-                    digest,
+fn match_reference(s: &str) -> Option<Spans> {
+    let b = s.as_bytes();
+    if let Some(slash) = b.iter().position(|&c| c == b'/') {
+        if is_domain(b.get(..slash)?) {
+            if let Some((path_end, tag_end)) = match_remainder(b.get(slash + 1..)?) {
+                return Some(Spans {
+                    domain_len: slash,
+                    path_end: slash + 1 + path_end,
+                    tag_end: slash + 1 + tag_end,
                 });
             }
         }
     }
-    let (path, tag, digest) = match_remainder(s)?;
-    Some(Captures {
-        domain: "",
-        path,
-        tag,
-        digest,
+    let (path_end, tag_end) = match_remainder(b)?;
+    Some(Spans {
+        domain_len: 0,
+        path_end,
+        tag_end,
     })
 }
 
@@ -613,9 +632,20 @@ fn go_lower_if_matchable(s: &str) -> Option<String> {
 
 /// `strings.ToLower(s) != s`: some character changes under (Unicode) lowercasing.
 fn has_upper(s: &str) -> bool {
-    if s.is_ascii() {
-        return s.bytes().any(|c| c.is_ascii_uppercase());
+    // ASCII fast path: one pass over bytes, handing over to the Unicode check at the first non-ASCII byte.
+    for c in s.bytes() {
+        if c.is_ascii_uppercase() {
+            return true;
+        }
+        if !c.is_ascii() {
+            return has_upper_unicode(s);
+        }
     }
+    false
+}
+
+/// [`has_upper`] over characters.
+fn has_upper_unicode(s: &str) -> bool {
     s.chars().any(|c| {
         if c.is_ascii() {
             c.is_ascii_uppercase()
@@ -652,28 +682,21 @@ fn parse_spans(s: &str) -> Result<Spans, ReferenceErrorKind> {
     if s.is_empty() {
         return Err(ReferenceErrorKind::NameEmpty);
     }
-    let Some(m) = match_reference(s) else {
+    let Some(spans) = match_reference(s) else {
         return Err(match go_lower_if_matchable(s) {
             Some(lower) if lower != s && match_reference(&lower).is_some() => ReferenceErrorKind::NameContainsUppercase,
             _ => ReferenceErrorKind::InvalidFormat,
         });
     };
     // v0.6.0 (distribution/reference PR #9): only the path counts.
-    if m.path.len() > REPOSITORY_NAME_MAX_LEN {
+    let path_start = if spans.domain_len == 0 { 0 } else { spans.domain_len + 1 };
+    if spans.path_end - path_start > REPOSITORY_NAME_MAX_LEN {
         return Err(ReferenceErrorKind::NameTooLong);
     }
-    if let Some(d) = m.digest {
-        validate_digest(d)?;
+    if let Some(digest) = s.get(spans.tag_end + 1..) {
+        validate_digest(digest)?;
     }
-    // The match covers all of `s`: `[domain "/"] path [":" tag] ["@" digest]`, in this order.
-    let domain_len = m.domain.len();
-    let path_end = if domain_len == 0 { 0 } else { domain_len + 1 } + m.path.len();
-    let tag_end = path_end + m.tag.map_or(0, |t| t.len() + 1);
-    Ok(Spans {
-        domain_len,
-        path_end,
-        tag_end,
-    })
+    Ok(spans)
 }
 
 /// `anchoredIdentifierRegexp`: exactly 64 lowercase hex characters (a bare image ID).
