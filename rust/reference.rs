@@ -446,23 +446,30 @@ fn scan_path(b: &[u8]) -> Option<usize> {
 }
 
 /// `domainName = label {"." label}`, `label = [A-Za-z0-9] | [A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]`
-/// (uppercase allowed, no length cap), in one scan.
-fn is_domain_name(b: &[u8]) -> bool {
+/// (uppercase allowed, no length cap), matched at the start of `b` in one scan: its length, or
+/// `None` when `b` does not start with one that ends cleanly. The scan stops at the first byte
+/// outside `[A-Za-z0-9.-]`, which the caller then checks (`:` of a port, or the end).
+fn scan_domain_name(b: &[u8]) -> Option<usize> {
     let mut label_len = 0usize;
     let mut prev = b'.';
-    for &c in b {
+    let mut end = b.len();
+    for (i, &c) in b.iter().enumerate() {
         match c {
             // A label ends: it must be non-empty and end with an alphanumeric.
-            b'.' if label_len == 0 || prev == b'-' => return false,
+            b'.' if label_len == 0 || prev == b'-' => return None,
             b'.' => label_len = 0,
             // A `-` never starts a label.
-            b'-' if label_len == 0 => return false,
+            b'-' if label_len == 0 => return None,
             c if c == b'-' || c.is_ascii_alphanumeric() => label_len += 1,
-            _ => return false,
+            _ => {
+                end = i;
+                break;
+            }
         }
         prev = c;
     }
-    label_len > 0 && prev != b'-'
+    // The last label: non-empty, ending with an alphanumeric.
+    (label_len > 0 && prev != b'-').then_some(end)
 }
 
 /// `optionalPort = (":" [0-9]+)?`, given the text after the host.
@@ -486,10 +493,8 @@ fn is_domain(b: &[u8]) -> bool {
             && inner.iter().all(|&c| c.is_ascii_hexdigit() || c == b':')
             && is_optional_port(rest.get(1..).unwrap_or_default())
     } else {
-        // A domain name holds no `:`, so the first `:` starts the port.
-        let split = b.iter().position(|&c| c == b':').unwrap_or(b.len());
-        let (host, port) = b.split_at(split);
-        is_domain_name(host) && is_optional_port(port)
+        // A domain name holds no `:`: it must run up to the port's `:` or the end.
+        scan_domain_name(b).is_some_and(|end| is_optional_port(b.get(end..).unwrap_or_default()))
     }
 }
 
@@ -630,21 +635,8 @@ fn go_lower_if_matchable(s: &str) -> Option<String> {
         .collect()
 }
 
-/// `strings.ToLower(s) != s`: some character changes under (Unicode) lowercasing.
-fn has_upper(s: &str) -> bool {
-    // ASCII fast path: one pass over bytes, handing over to the Unicode check at the first non-ASCII byte.
-    for c in s.bytes() {
-        if c.is_ascii_uppercase() {
-            return true;
-        }
-        if !c.is_ascii() {
-            return has_upper_unicode(s);
-        }
-    }
-    false
-}
-
-/// [`has_upper`] over characters.
+/// `strings.ToLower(s) != s`: some character changes under (Unicode) lowercasing. The callers
+/// scan ASCII text byte by byte and hand over to this at the first non-ASCII byte.
 fn has_upper_unicode(s: &str) -> bool {
     s.chars().any(|c| {
         if c.is_ascii() {
@@ -715,7 +707,7 @@ fn split_docker_domain(s: &str) -> (&str, &'static str, &str) {
     // The order of Go's switch matters: `index.docker.io` also contains a `.`.
     let (domain, remainder) = if first == LEGACY_DEFAULT_DOMAIN {
         (DEFAULT_DOMAIN, rest)
-    } else if first == "localhost" || first.bytes().any(|c| c == b'.' || c == b':') || has_upper(first) {
+    } else if first == "localhost" || looks_like_host(first) {
         (first, rest)
     } else {
         (DEFAULT_DOMAIN, s)
@@ -725,6 +717,36 @@ fn split_docker_domain(s: &str) -> (&str, &'static str, &str) {
     } else {
         (domain, "", remainder)
     }
+}
+
+/// The host test of `splitDockerDomain` after `localhost`: the first segment holds a `.` or a `:`,
+/// or is not all lowercase (`strings.ToLower(s) != s`). One pass over ASCII text.
+fn looks_like_host(first: &str) -> bool {
+    for c in first.bytes() {
+        if c == b'.' || c == b':' || c.is_ascii_uppercase() {
+            return true;
+        }
+        if !c.is_ascii() {
+            return first.contains(['.', ':']) || has_upper_unicode(first);
+        }
+    }
+    false
+}
+
+/// `strings.ToLower(r) != r` for `r` = `s` up to its first `:`, in one pass over ASCII text.
+fn has_upper_before_colon(s: &str) -> bool {
+    for c in s.bytes() {
+        if c == b':' {
+            return false;
+        }
+        if c.is_ascii_uppercase() {
+            return true;
+        }
+        if !c.is_ascii() {
+            return has_upper_unicode(before_colon(s));
+        }
+    }
+    false
 }
 
 /// The text before the first `:` (all of `s` when there is none).
@@ -777,7 +799,7 @@ pub fn parse_normalized_named(s: &str) -> Result<Reference, ReferenceError> {
     }
     let (domain, prefix, rest) = split_docker_domain(s);
     // `remote` = (prefix + rest) up to its first `:`; the prefix is lowercase and holds no `:`.
-    if has_upper(before_colon(rest)) {
+    if has_upper_before_colon(rest) {
         return Err(ReferenceError::new(ReferenceErrorKind::NormalizedNameNotLowercase, s));
     }
     // The one allocation of a successful parse: `Parse(domain + "/" + remainder)` keeps this text.
@@ -1541,6 +1563,14 @@ mod tests {
             show(parse_normalized_named("FOO_/bar")),
             r#"invalid reference "FOO_/bar": invalid reference format"#
         );
+        // A non-ASCII first segment with a `.` or `:` is still taken as the host, so X is what follows it.
+        for (input, x) in [("é.com/Foo", "Foo"), ("é:1/Foo", "Foo"), ("é/Foo", "é/Foo")] {
+            let msg = show(parse_normalized_named(input));
+            assert!(
+                msg.ends_with(&format!("repository name ({x}) must be lowercase")),
+                "{msg}"
+            );
+        }
         // A control character in X stays escaped: one line.
         let msg = show(parse_normalized_named("a/B\nc"));
         assert!(!msg.contains('\n'), "{msg}");
