@@ -472,30 +472,35 @@ fn scan_domain_name(b: &[u8]) -> Option<usize> {
     (label_len > 0 && prev != b'-').then_some(end)
 }
 
-/// `optionalPort = (":" [0-9]+)?`, given the text after the host.
-fn is_optional_port(b: &[u8]) -> bool {
-    match b.split_first() {
-        None => true,
-        Some((b':', digits)) => !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
-        Some(_) => false,
-    }
-}
-
-/// `domain = host [":" port]`, `host = label {"." label} | "[" [A-Fa-f0-9:]+ "]"` (regexp.go `domainAndPort`).
-fn is_domain(b: &[u8]) -> bool {
-    if let Some(bracketed) = b.strip_prefix(b"[") {
+/// `domain "/"` at the start of `b`, with `domain = host [":" port]` and
+/// `host = domainName | "[" [A-Fa-f0-9:]+ "]"` (regexp.go `domainAndPort`): the length of the
+/// domain when `b` starts with one followed by a `/`.
+///
+/// A domain holds no `/`, so this is the same as asking whether the text before the first `/` is a
+/// `domainAndPort`; scanning the grammar directly just finds that `/` on the way.
+fn scan_domain_then_slash(b: &[u8]) -> Option<usize> {
+    let host_end = if b.first() == Some(&b'[') {
         // ipv6address = `\[(?:[a-fA-F0-9:]+)\]`: no `]` inside, so the host ends at the first `]`.
-        let Some(close) = bracketed.iter().position(|&c| c == b']') else {
-            return false;
-        };
-        let (inner, rest) = bracketed.split_at(close);
-        !inner.is_empty()
-            && inner.iter().all(|&c| c.is_ascii_hexdigit() || c == b':')
-            && is_optional_port(rest.get(1..).unwrap_or_default())
+        let inner_len = b.get(1..)?.iter().position(|&c| c == b']')?;
+        let inner = b.get(1..=inner_len)?;
+        if inner.is_empty() || !inner.iter().all(|&c| c.is_ascii_hexdigit() || c == b':') {
+            return None;
+        }
+        inner_len + 2
     } else {
-        // A domain name holds no `:`: it must run up to the port's `:` or the end.
-        scan_domain_name(b).is_some_and(|end| is_optional_port(b.get(end..).unwrap_or_default()))
-    }
+        scan_domain_name(b)?
+    };
+    // optionalPort = `(:[0-9]+)?`
+    let end = if b.get(host_end) == Some(&b':') {
+        let digits = b.get(host_end + 1..)?.iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        host_end + 1 + digits
+    } else {
+        host_end
+    };
+    (b.get(end) == Some(&b'/')).then_some(end)
 }
 
 /// `tag = [\w][\w.-]{0,127}` (ASCII `\w`) at the start of `b`: its length, or `None` when `b`
@@ -599,15 +604,13 @@ fn match_remainder(b: &[u8]) -> Option<(usize, usize)> {
 /// `a:b/c` → no domain (`b` is no port) and `b/c` is no tag → no match.
 fn match_reference(s: &str) -> Option<Spans> {
     let b = s.as_bytes();
-    if let Some(slash) = b.iter().position(|&c| c == b'/') {
-        if is_domain(b.get(..slash)?) {
-            if let Some((path_end, tag_end)) = match_remainder(b.get(slash + 1..)?) {
-                return Some(Spans {
-                    domain_len: slash,
-                    path_end: slash + 1 + path_end,
-                    tag_end: slash + 1 + tag_end,
-                });
-            }
+    if let Some(slash) = scan_domain_then_slash(b) {
+        if let Some((path_end, tag_end)) = match_remainder(b.get(slash + 1..)?) {
+            return Some(Spans {
+                domain_len: slash,
+                path_end: slash + 1 + path_end,
+                tag_end: slash + 1 + tag_end,
+            });
         }
     }
     let (path_end, tag_end) = match_remainder(b)?;
@@ -1807,6 +1810,10 @@ mod tests {
             "a:/b",
             "A-B.c-1/d",
             "a--b.c/d",
+            "[a/b]/c",
+            "[::1/x]:5/c",
+            "[::1]:/c",
+            "[]/c",
         ] {
             check_against_oracle(s);
         }
