@@ -801,18 +801,24 @@ pub fn parse_normalized_named(s: &str) -> Result<Reference, ReferenceError> {
         return Err(ReferenceError::new(ReferenceErrorKind::NormalizedNameIsIdentifier, s));
     }
     let (domain, prefix, rest) = split_docker_domain(s);
-    // `remote` = (prefix + rest) up to its first `:`; the prefix is lowercase and holds no `:`.
-    if has_upper_before_colon(rest) {
-        return Err(ReferenceError::new(ReferenceErrorKind::NormalizedNameNotLowercase, s));
-    }
     // The one allocation of a successful parse: `Parse(domain + "/" + remainder)` keeps this text.
     let mut full = String::with_capacity(domain.len() + 1 + prefix.len() + rest.len());
     full.push_str(domain);
     full.push('/');
     full.push_str(prefix);
     full.push_str(rest);
+    // NOTE: Go checks that `remote` (the remainder up to its first `:`) is lowercase BEFORE `Parse`.
+    // Checking it only when `Parse` fails gives the same result: when `Parse` succeeds, `remote` is
+    // the path (lowercase by the grammar), or the path plus `@` and a digest algorithm that
+    // go-digest accepted (sha256/sha384/sha512, lowercase); a `:` in the domain part cannot be
+    // in a successful no-domain parse (it would start a tag holding a `/`). So the lowercase error
+    // wins over every `Parse` error, as in Go, and valid input is scanned once.
     match parse_spans(&full) {
         Ok(spans) => Ok(Reference::from_spans(full, spans)),
+        // `remote` = (prefix + rest) up to its first `:`; the prefix is lowercase and holds no `:`.
+        Err(_) if has_upper_before_colon(rest) => {
+            Err(ReferenceError::new(ReferenceErrorKind::NormalizedNameNotLowercase, s))
+        }
         // Errors name the caller's input, not the rebuilt string.
         Err(kind) => Err(ReferenceError::new(kind, s)),
     }
@@ -1777,6 +1783,47 @@ mod tests {
         assert_eq!(mine, oracle_parse(s), "{s:?}");
     }
 
+    /// normalize.go `ParseNormalizedNamed`, step by step in Go's order (identifier check,
+    /// `splitDockerDomain`, lowercase check of `remote`, then `Parse`), over the oracle `Parse`.
+    #[allow(clippy::type_complexity)]
+    fn oracle_parse_normalized(s: &str) -> Result<(String, String, Option<String>, Option<String>), K> {
+        if s.len() == 64 && s.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
+            return Err(K::NormalizedNameIsIdentifier);
+        }
+        let (domain, remainder) = match s.find('/') {
+            None => (DEFAULT_DOMAIN.to_owned(), format!("library/{s}")),
+            Some(i) => {
+                let (first, rest) = (&s[..i], &s[i + 1..]);
+                let is_host = first == "localhost"
+                    || first.contains('.')
+                    || first.contains(':')
+                    || oracle::go_to_lower(first) != first;
+                let (domain, remainder) = if first == "index.docker.io" {
+                    (DEFAULT_DOMAIN.to_owned(), rest.to_owned())
+                } else if is_host {
+                    (first.to_owned(), rest.to_owned())
+                } else {
+                    (DEFAULT_DOMAIN.to_owned(), s.to_owned())
+                };
+                if domain == DEFAULT_DOMAIN && !remainder.contains('/') {
+                    (domain, format!("library/{remainder}"))
+                } else {
+                    (domain, remainder)
+                }
+            }
+        };
+        let remote = remainder.split(':').next().unwrap();
+        if oracle::go_to_lower(remote) != remote {
+            return Err(K::NormalizedNameNotLowercase);
+        }
+        oracle_parse(&format!("{domain}/{remainder}"))
+    }
+
+    fn check_normalized_against_oracle(s: &str) {
+        let mine = parse_normalized_named(s).map(|r| parts(&r)).map_err(|e| e.kind);
+        assert_eq!(mine, oracle_parse_normalized(s), "{s:?}");
+    }
+
     #[test]
     fn oracle_agrees_on_every_table_input() {
         for (input, ..) in raw_valid_rows() {
@@ -1784,6 +1831,7 @@ mod tests {
         }
         for (input, _) in raw_invalid_rows() {
             check_against_oracle(&input);
+            check_normalized_against_oracle(&input);
         }
         for s in [
             "a:b/c",
@@ -1814,8 +1862,34 @@ mod tests {
             "[::1/x]:5/c",
             "[::1]:/c",
             "[]/c",
+            // Normalising: where the lowercase check of `remote` meets Parse's own errors.
+            "foo_bar.com/baz",
+            "foo_bar.com/Baz",
+            "a:b/C",
+            "a:1/B:c",
+            "Foo.com/bar:T",
+            "index.docker.io/Foo",
+            "é.com/Foo",
+            "é/foo",
+            "localhost:5000",
+            "LOCALHOST/foo",
         ] {
             check_against_oracle(s);
+            check_normalized_against_oracle(s);
+        }
+        let h = hex(64);
+        for s in [
+            format!("foo@SHA256:{h}"),
+            format!("foo:tag@SHA256:{h}"),
+            format!("foo@Sha256:{}", hex(32)),
+            format!("Foo@sha256:{h}"),
+            format!("docker.io/foo@sha256:{}", h.to_uppercase()),
+            format!("foo_bar.com/baz@md5:{}", hex(32)),
+            format!("a:b/c@sha256:{h}"),
+            h.clone(),
+            h.to_uppercase(),
+        ] {
+            check_normalized_against_oracle(&s);
         }
     }
 
@@ -1876,6 +1950,13 @@ mod tests {
         #[test]
         fn prop_agrees_with_go_regexps(s in any_input()) {
             check_against_oracle(&s);
+        }
+
+        /// ParseNormalizedNamed agrees with Go's steps in Go's order (the lowercase check of
+        /// `remote` before `Parse`), whatever order the implementation checks them in.
+        #[test]
+        fn prop_normalized_agrees_with_go_steps(s in any_input()) {
+            check_normalized_against_oracle(&s);
         }
 
         /// (3) Raw Parse: String() reproduces every valid input.
