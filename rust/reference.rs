@@ -138,25 +138,37 @@ impl ReferenceError {
     /// `ParseNormalizedNamed`. The embedded name is escaped like `str::escape_debug` so that the
     /// message stays on one line whatever the input holds.
     pub fn message(&self) -> String {
-        match self.kind {
+        MessageOf(self).to_string()
+    }
+}
+
+/// `Display` of [`ReferenceError::message`], written straight into the formatter (no temporary).
+struct MessageOf<'a>(&'a ReferenceError);
+
+impl fmt::Display for MessageOf<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let input = &self.0.input;
+        match self.0.kind {
             // normalize.go: fmt.Errorf("invalid repository name (%s), cannot specify 64-byte hexadecimal strings", s)
-            ReferenceErrorKind::NormalizedNameIsIdentifier => format!(
+            ReferenceErrorKind::NormalizedNameIsIdentifier => write!(
+                f,
                 "invalid repository name ({}), cannot specify 64-byte hexadecimal strings",
-                self.input.escape_debug()
+                input.escape_debug()
             ),
             // normalize.go: fmt.Errorf("invalid reference format: repository name (%s) must be lowercase", remote)
-            ReferenceErrorKind::NormalizedNameNotLowercase => format!(
+            ReferenceErrorKind::NormalizedNameNotLowercase => write!(
+                f,
                 "invalid reference format: repository name ({}) must be lowercase",
-                normalized_remote(&self.input).escape_debug()
+                normalized_remote(input).escape_debug()
             ),
-            kind => kind.go_message().to_owned(),
+            kind => f.write_str(kind.go_message()),
         }
     }
 }
 
 impl fmt::Display for ReferenceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid reference {:?}: {}", self.input, self.message())
+        write!(f, "invalid reference {:?}: {}", self.input, MessageOf(self))
     }
 }
 impl std::error::Error for ReferenceError {}
