@@ -37,7 +37,7 @@ import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf import duration_pb2
@@ -60,6 +60,8 @@ INTERNAL_MESSAGE = "internal error (see the pullkey server log)"
 #: Batches check their deadline (and let other calls run) every this many images.
 _BATCH_SLICE = 1024
 _HEALTH_SERVICES = ("", SERVICE_NAME)
+if TYPE_CHECKING:
+    Handler = grpc.RpcMethodHandler[Any, Any]  # generic only in the typeshed stubs
 
 
 class UsageError(Exception):
@@ -282,17 +284,17 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler | None:
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler  # streams (health Watch, reflection) pass through untouched
-        method: str = handler_call_details.method  # type: ignore[attr-defined]
+        method: str = handler_call_details.method
         cached = self._wrapped.get(method)
         if cached is not None and cached[0] is handler:
             return cached[1]
@@ -313,13 +315,13 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             code = grpc.StatusCode.OK
             try:
                 result = await behavior(request, context)
-                code = context.code() or grpc.StatusCode.OK  # type: ignore[assignment]
+                code = context.code() or grpc.StatusCode.OK
                 return result
             except asyncio.CancelledError:
                 code = grpc.StatusCode.CANCELLED
                 raise
             except grpc.aio.AbortError:
-                code = context.code() or grpc.StatusCode.UNKNOWN  # type: ignore[assignment]
+                code = context.code() or grpc.StatusCode.UNKNOWN
                 raise
             except Exception as exc:  # NOTE: this IS the one place that maps every error
                 code = _status_for(exc)
@@ -719,7 +721,7 @@ async def create_server(
             )
     metrics_address = ListenAddress.parse(f"tcp://{metrics_listen}") if metrics_listen else None
     if resolver is None:
-        from pullkey import service  # NOTE: imported on use: tests may pass their own resolver
+        from pullkey import service  # type: ignore[attr-defined,unused-ignore]  # NOTE: on use; tests may pass a resolver
 
         resolver = service.Resolver(options)
 
@@ -863,7 +865,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def build_options(config: str | None, root_dir: str | None, search_policy: str | None) -> Any:
     """A :class:`pullkey.service.Options` from the global flags (unset ones keep the service's defaults)."""
-    from pullkey import service
+    from pullkey import service  # type: ignore[attr-defined,unused-ignore]  # NOTE: the lead's module, imported on use
 
     wanted = {"config": config, "config_path": config, "root_dir": root_dir, "search_policy": search_policy}
     names = {f.name for f in dataclasses.fields(service.Options)}
