@@ -55,6 +55,7 @@ DEFAULT_MAX_MESSAGE_SIZE = 4 * 1024 * 1024
 DEFAULT_MAX_BATCH = 10_000
 DEFAULT_GRACE = 5.0
 DEFAULT_WATCH_INTERVAL = 1.0
+DEFAULT_ANSWER_CACHE = 4096
 #: Fixed text of every INTERNAL status: the details stay in the server log.
 INTERNAL_MESSAGE = "internal error (see the pullkey server log)"
 #: Batches check their deadline (and let other calls run) every this many images.
@@ -387,6 +388,49 @@ def answer_to_pb(answer: Any) -> credential_pb2.GetCredentialsResponse:
     )
 
 
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _batch_result(image: str, ok: bool, data: bytes) -> bytes:
+    """One ``BatchGetCredentialsResponse.results`` element, encoded by hand from pre-serialized parts.
+
+    Protobuf wire format (protobuf.dev/programming-guides/encoding): a length-delimited field is
+    ``tag, varint length, bytes`` with tag = field_number << 3 | 2. BatchResult: image = 1, response = 2,
+    error = 3; BatchGetCredentialsResponse: results = 1. Concatenated elements form the repeated field.
+    NOTE: hand-encoded because building ~1,000 nested messages per batch costs more than the lookups;
+    tests decode the result with the generated classes.
+    """
+    img = image.encode()
+    body = b"\x0a" + _varint(len(img)) + img + (b"\x12" if ok else b"\x1a") + _varint(len(data)) + data
+    return b"\x0a" + _varint(len(body)) + body
+
+
+def _serialize(message: Any) -> bytes:
+    """Response serializer that lets a servicer return bytes it already encoded."""
+    return message if type(message) is bytes else message.SerializeToString()  # type: ignore[no-any-return]
+
+
+def add_servicer(servicer: CredentialServicer, server: grpc.aio.Server) -> None:
+    """Like the generated ``add_CredentialServiceServicer_to_server``, with :func:`_serialize` for responses."""
+    methods = credential_pb2.DESCRIPTOR.services_by_name["CredentialService"].methods
+    handlers = {
+        m.name: grpc.unary_unary_rpc_method_handler(
+            getattr(servicer, m.name),
+            request_deserializer=getattr(credential_pb2, m.input_type.name).FromString,
+            response_serializer=_serialize,
+        )
+        for m in methods
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+    server.add_registered_method_handlers(SERVICE_NAME, handlers)  # type: ignore[attr-defined]
+
+
 def _get(item: Any, name: str, default: Any = "") -> Any:
     if isinstance(item, dict):
         return item.get(name, default)
@@ -456,13 +500,23 @@ def _stat_key(path: str) -> Any:
 class Daemon:
     """The served state: one resolver, the health servicer and the reload machinery."""
 
-    def __init__(self, resolver: Any, metrics: Metrics, max_batch: int = DEFAULT_MAX_BATCH) -> None:
+    def __init__(
+        self,
+        resolver: Any,
+        metrics: Metrics,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        answer_cache_size: int = DEFAULT_ANSWER_CACHE,
+    ) -> None:
         self.resolver = resolver
         self.metrics = metrics
         self.max_batch = max_batch
         self.health = health.aio.HealthServicer()
         self.loaded = False
         self._reload_lock = asyncio.Lock()
+        self.answer_cache_size = answer_cache_size
+        #: image -> serialized GetCredentialsResponse (or ItemError) of the served state; replaced, never
+        #: mutated across states, after every successful (re)load, so a hit is always a whole old or new answer.
+        self.memo: dict[str, tuple[bool, bytes]] = {}
 
     async def set_serving(self, serving: bool) -> None:
         status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
@@ -491,6 +545,7 @@ class Daemon:
                 log.error("reload crashed", extra={"fields": {"reason": reason, "traceback": _safe_tb(exc)}})
             creds, sources = _resolver_counts(self.resolver) if (ok or not first) else (0, 0)
             if ok:
+                self.memo = {}  # after the resolver's swap: no entry of the new dict predates it
                 self.metrics.reloads["success"] += 1
                 self.metrics.credentials = creds
                 if first:
@@ -508,6 +563,36 @@ class Daemon:
                     extra={"fields": {"reason": reason, "error": message}},
                 )
             return ok, message
+
+    def answer(self, image: str) -> tuple[bool, bytes]:
+        """(ok, serialized GetCredentialsResponse) or (False, serialized ItemError) for one image.
+
+        Raises NotLoaded, and anything unexpected, to the caller. Answers are memoised per served state
+        (bounded FIFO of ``answer_cache_size`` images, 0 = off): a node asks about the same images again and again.
+        """
+        memo = self.memo
+        hit = memo.get(image)
+        if hit is not None:
+            return hit
+        if not self.loaded:
+            raise errors.NotLoaded("no credential sources loaded yet (see the server log)")
+        try:
+            result = (True, answer_to_pb(self.resolver.get_credentials(image)).SerializeToString())
+        except errors.PullkeyError as exc:
+            if not isinstance(exc, ValueError) or isinstance(exc, errors.NotLoaded):
+                raise
+            err = credential_pb2.ItemError(
+                code=grpc.StatusCode.INVALID_ARGUMENT.value[0],
+                message=str(exc),
+                reason=str(getattr(exc, "code", "") or type(exc).__name__),
+            )
+            result = (False, err.SerializeToString())
+        if self.answer_cache_size > 0:
+            if len(memo) >= self.answer_cache_size:
+                with contextlib.suppress(StopIteration, KeyError):
+                    del memo[next(iter(memo))]
+            memo[image] = result
+        return result
 
     async def watch(self, interval: float) -> None:
         """Reload when a watched source changes (mtime/size/inode polling; no inotify dependency)."""
@@ -538,46 +623,36 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
     def __init__(self, daemon: Daemon) -> None:
         self._d = daemon
 
-    async def GetCredentials(  # gRPC method name
+    # NOTE: the two lookup methods return the response already serialized (memoised answers, hand-framed
+    # batches); add_servicer registers a serializer that passes bytes through.
+    async def GetCredentials(  # type: ignore[override]  # gRPC method name; returns encoded bytes
         self, request: credential_pb2.GetCredentialsRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> credential_pb2.GetCredentialsResponse:
-        self._d.ensure_loaded()
-        return answer_to_pb(self._d.resolver.get_credentials(request.image))
+    ) -> bytes:
+        ok, data = self._d.answer(request.image)
+        if not ok:
+            err = credential_pb2.ItemError.FromString(data)
+            raise errors.InvalidRequest(err.message)
+        return data  # already serialized (see _serialize)
 
-    async def BatchGetCredentials(
+    async def BatchGetCredentials(  # type: ignore[override]  # returns encoded bytes
         self, request: credential_pb2.BatchGetCredentialsRequest, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> credential_pb2.BatchGetCredentialsResponse:
+    ) -> bytes:
         images = request.images
         if len(images) > self._d.max_batch:
             raise errors.InvalidRequest(f"batch of {len(images)} images exceeds the limit of {self._d.max_batch}")
         self._d.ensure_loaded()
-        get = self._d.resolver.get_credentials
-        response = credential_pb2.BatchGetCredentialsResponse()
-        add = response.results.add
+        answer = self._d.answer
+        out: list[bytes] = []
+        append = out.append
         for i, image in enumerate(images):
             if i and i % _BATCH_SLICE == 0:
                 remaining = context.time_remaining()
                 if remaining is not None and remaining <= 0:
                     await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"deadline exceeded after {i} images")
                 await asyncio.sleep(0)  # let other calls run between slices
-            try:
-                answer = get(image)
-            except errors.NotLoaded:
-                raise
-            except errors.PullkeyError as exc:
-                if not isinstance(exc, ValueError):
-                    raise
-                add(
-                    image=image,
-                    error=credential_pb2.ItemError(
-                        code=grpc.StatusCode.INVALID_ARGUMENT.value[0],
-                        message=str(exc),
-                        reason=str(getattr(exc, "code", "") or type(exc).__name__),
-                    ),
-                )
-            else:
-                add(image=image, response=answer_to_pb(answer))
-        return response
+            ok, data = answer(image)
+            append(_batch_result(image, ok, data))
+        return b"".join(out)
 
     async def Explain(
         self, request: credential_pb2.ExplainRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -698,6 +773,7 @@ async def create_server(
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     max_batch: int = DEFAULT_MAX_BATCH,
     max_concurrent_rpcs: int | None = None,
+    answer_cache_size: int = DEFAULT_ANSWER_CACHE,
     watch_interval: float = DEFAULT_WATCH_INTERVAL,
     metrics_listen: str | None = None,
 ) -> tuple[PullkeyServer, str]:
@@ -726,7 +802,7 @@ async def create_server(
         resolver = service.Resolver(options)
 
     metrics = Metrics()
-    daemon = Daemon(resolver, metrics, max_batch=max_batch)
+    daemon = Daemon(resolver, metrics, max_batch=max_batch, answer_cache_size=answer_cache_size)
     await daemon.set_serving(False)
     server = grpc.aio.server(
         interceptors=[ErrorInterceptor(metrics)],
@@ -737,7 +813,7 @@ async def create_server(
         ],
         maximum_concurrent_rpcs=max_concurrent_rpcs,
     )
-    credential_pb2_grpc.add_CredentialServiceServicer_to_server(CredentialServicer(daemon), server)
+    add_servicer(CredentialServicer(daemon), server)
     health_pb2_grpc.add_HealthServicer_to_server(daemon.health, server)
     reflection.enable_server_reflection(
         (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME), server
@@ -842,6 +918,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch", type=int, default=DEFAULT_MAX_BATCH, help="images per BatchGetCredentials")
     p.add_argument("--max-concurrent-rpcs", type=int, default=None, help="reject calls beyond this many")
     p.add_argument(
+        "--answer-cache",
+        type=int,
+        default=DEFAULT_ANSWER_CACHE,
+        help="images whose encoded answers are kept until the next reload (0 = off)",
+    )
+    p.add_argument(
         "--watch-interval",
         type=float,
         default=DEFAULT_WATCH_INTERVAL,
@@ -885,6 +967,7 @@ async def serve(args: argparse.Namespace) -> int:
         max_message_size=args.max_message_size,
         max_batch=args.max_batch,
         max_concurrent_rpcs=args.max_concurrent_rpcs,
+        answer_cache_size=args.answer_cache,
         watch_interval=args.watch_interval,
         metrics_listen=args.metrics_listen,
     )
