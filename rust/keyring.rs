@@ -118,3 +118,10 @@ impl Keyring {
         todo!()
     }
 }
+
+impl Keyring {
+    /// `matchImages` patterns that cover every image any key of the keyring can match.
+    pub fn match_images(&self) -> Vec<String> {
+        todo!()
+    }
+}

@@ -18,6 +18,7 @@ pub mod keyring;
 pub mod pconfig;
 pub mod protocol;
 pub mod reference;
+pub mod resolve;
 pub mod url;
 
 pub use error::CoreError;

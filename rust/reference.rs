@@ -1,16 +1,37 @@
-//! Image references: grammar and normalisation of distribution/reference v0.6 (CONTRACT STUB).
-//! Spec: ../shared/spec/reference.md. Owner: reference helper.
+//! Image references: grammar and normalisation of `github.com/distribution/reference` v0.6.
+//!
+//! Spec: `shared/spec/reference.md` (§1 grammar, §2 `Parse`, §3 normalisation, §4 errors, §5 go-digest).
+//!
+//! The Go package matches one anchored RE2 regexp (leftmost-first) and then re-splits the name with a
+//! second one. This module is a hand-written equivalent: every function below scans its input once
+//! (the whole parse is a constant number of linear passes), never backtracks, never slices a string
+//! except at ASCII delimiters it found itself, and so cannot panic on any input, multi-byte UTF-8
+//! included. All character classes are ASCII, and a match always covers the whole input (Go's `$`
+//! is end of text, so `"foo\n"` is rejected).
 
 use std::fmt;
 
+/// `RepositoryNameTotalLengthMax`: the limit on the *path* (domain excluded since v0.6.0, spec §2.4).
+pub const REPOSITORY_NAME_MAX_LEN: usize = 255;
+/// The longest tag the grammar accepts (`[\w][\w.-]{0,127}`, spec §1).
+pub const TAG_MAX_LEN: usize = 128;
+/// `defaultDomain` of normalize.go: Docker Hub's namespace (not a host, spec §3).
+pub const DEFAULT_DOMAIN: &str = "docker.io";
+/// `legacyDefaultDomain` of normalize.go, folded into [`DEFAULT_DOMAIN`] by normalisation.
+pub const LEGACY_DEFAULT_DOMAIN: &str = "index.docker.io";
+/// `officialRepoPrefix` of normalize.go.
+pub const OFFICIAL_REPO_PREFIX: &str = "library/";
+/// `defaultTag` of normalize.go, added by `ParseDockerRef` / `TagNameOnly`.
+pub const DEFAULT_TAG: &str = "latest";
+
 /// Error classes of spec/reference.md §4, each with a stable machine-readable code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReferenceErrorKind {
     /// `ErrReferenceInvalidFormat`
     InvalidFormat,
-    /// `ErrTagInvalidFormat` (WithTag only)
+    /// `ErrTagInvalidFormat` (`WithTag` only)
     TagInvalidFormat,
-    /// `ErrDigestInvalidFormat` of the reference package (WithDigest only)
+    /// `ErrDigestInvalidFormat` of the reference package (`WithDigest` only)
     ReferenceDigestInvalidFormat,
     /// `ErrNameContainsUppercase`
     NameContainsUppercase,
@@ -26,33 +47,122 @@ pub enum ReferenceErrorKind {
     DigestInvalidLength,
     /// go-digest `ErrDigestUnsupported`
     DigestUnsupported,
-    /// ParseNormalizedNamed: "repository name (X) must be lowercase"
+    /// `ParseNormalizedNamed`: "repository name (X) must be lowercase"
     NormalizedNameNotLowercase,
-    /// ParseNormalizedNamed: "cannot specify 64-byte hexadecimal strings"
+    /// `ParseNormalizedNamed`: "cannot specify 64-byte hexadecimal strings"
     NormalizedNameIsIdentifier,
 }
 
 impl ReferenceErrorKind {
-    /// Stable snake_case code, e.g. `invalid_format`, `name_contains_uppercase`, `digest_invalid_length`.
+    /// Every kind, in the order of spec §4 (for bindings and exhaustive tests).
+    pub const ALL: [ReferenceErrorKind; 12] = [
+        Self::InvalidFormat,
+        Self::TagInvalidFormat,
+        Self::ReferenceDigestInvalidFormat,
+        Self::NameContainsUppercase,
+        Self::NameEmpty,
+        Self::NameTooLong,
+        Self::NameNotCanonical,
+        Self::DigestInvalidFormat,
+        Self::DigestInvalidLength,
+        Self::DigestUnsupported,
+        Self::NormalizedNameNotLowercase,
+        Self::NormalizedNameIsIdentifier,
+    ];
+
+    /// Stable `snake_case` code, e.g. `invalid_format`, `name_contains_uppercase`, `digest_invalid_length`.
+    ///
+    /// These strings are API: Python exposes them as `InvalidReference.code`.
     pub fn code(self) -> &'static str {
-        todo!()
+        match self {
+            Self::InvalidFormat => "invalid_format",
+            Self::TagInvalidFormat => "tag_invalid_format",
+            Self::ReferenceDigestInvalidFormat => "reference_digest_invalid_format",
+            Self::NameContainsUppercase => "name_contains_uppercase",
+            Self::NameEmpty => "name_empty",
+            Self::NameTooLong => "name_too_long",
+            Self::NameNotCanonical => "name_not_canonical",
+            Self::DigestInvalidFormat => "digest_invalid_format",
+            Self::DigestInvalidLength => "digest_invalid_length",
+            Self::DigestUnsupported => "digest_unsupported",
+            Self::NormalizedNameNotLowercase => "normalized_name_not_lowercase",
+            Self::NormalizedNameIsIdentifier => "normalized_name_is_identifier",
+        }
+    }
+
+    /// The Go error text of spec §4 for the sentinel errors. The two plain (non-sentinel) errors of
+    /// `ParseNormalizedNamed` embed a name; [`ReferenceError::message`] fills it in, this returns the
+    /// text with a literal `X` in its place.
+    pub fn go_message(self) -> &'static str {
+        match self {
+            Self::InvalidFormat => "invalid reference format",
+            Self::TagInvalidFormat => "invalid tag format",
+            Self::ReferenceDigestInvalidFormat => "invalid digest format",
+            Self::NameContainsUppercase => "repository name must be lowercase",
+            Self::NameEmpty => "repository name must have at least one component",
+            Self::NameTooLong => "repository name must not be more than 255 characters",
+            Self::NameNotCanonical => "repository name must be canonical",
+            Self::DigestInvalidFormat => "invalid checksum digest format",
+            Self::DigestInvalidLength => "invalid checksum digest length",
+            Self::DigestUnsupported => "unsupported digest algorithm",
+            Self::NormalizedNameNotLowercase => "invalid reference format: repository name (X) must be lowercase",
+            Self::NormalizedNameIsIdentifier => {
+                "invalid repository name (X), cannot specify 64-byte hexadecimal strings"
+            }
+        }
     }
 }
 
+/// A reference that failed to parse: the error class and the input exactly as given.
+///
+/// `Display` is `invalid reference "<input, Rust-escaped>": <Go message of spec §4>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReferenceError {
+    /// The error class (spec §4).
     pub kind: ReferenceErrorKind,
     /// The offending input, as given.
     pub input: String,
 }
 
+impl ReferenceError {
+    fn new(kind: ReferenceErrorKind, input: &str) -> Self {
+        ReferenceError {
+            kind,
+            input: input.to_owned(),
+        }
+    }
+
+    /// The Go error message (spec §4), with the name filled in for the two plain errors of
+    /// `ParseNormalizedNamed`. The embedded name is escaped like `str::escape_debug` so that the
+    /// message stays on one line whatever the input holds.
+    pub fn message(&self) -> String {
+        match self.kind {
+            // normalize.go: fmt.Errorf("invalid repository name (%s), cannot specify 64-byte hexadecimal strings", s)
+            ReferenceErrorKind::NormalizedNameIsIdentifier => format!(
+                "invalid repository name ({}), cannot specify 64-byte hexadecimal strings",
+                self.input.escape_debug()
+            ),
+            // normalize.go: fmt.Errorf("invalid reference format: repository name (%s) must be lowercase", remote)
+            ReferenceErrorKind::NormalizedNameNotLowercase => format!(
+                "invalid reference format: repository name ({}) must be lowercase",
+                normalized_remote(&self.input).escape_debug()
+            ),
+            kind => kind.go_message().to_owned(),
+        }
+    }
+}
+
 impl fmt::Display for ReferenceError {
-    fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        todo!()
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid reference {:?}: {}", self.input, self.message())
     }
 }
 impl std::error::Error for ReferenceError {}
 
+/// A parsed image reference: `[domain "/"] path [":" tag] ["@" digest]` (spec §1).
+///
+/// Produced by [`parse`] (raw `Parse`: domain may be empty) or [`parse_normalized_named`]
+/// (domain always set, Docker Hub names expanded). `Display` is Go's `String()`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Reference {
     domain: String,
@@ -62,54 +172,1463 @@ pub struct Reference {
 }
 
 impl Reference {
+    /// `Domain()`: host and optional port, e.g. `localhost:5000`, `[::1]`; "" when none was matched.
     pub fn domain(&self) -> &str {
         &self.domain
     }
+    /// `Path()`: the repository path without the domain, e.g. `library/ubuntu`.
     pub fn path(&self) -> &str {
         &self.path
     }
+    /// The tag, if one was written (or added by [`Reference::docker_ref`]).
     pub fn tag(&self) -> Option<&str> {
         self.tag.as_deref()
     }
+    /// The digest (`algorithm:hex`, validated by go-digest rules, spec §5), if any.
     pub fn digest(&self) -> Option<&str> {
         self.digest.as_deref()
     }
     /// `domain/path` (or `path` when the domain is empty): what the kubelet matches keys against.
     pub fn name(&self) -> String {
-        todo!()
+        if self.domain.is_empty() {
+            self.path.clone()
+        } else {
+            format!("{}/{}", self.domain, self.path)
+        }
     }
     /// `ParseDockerRef` applied to this reference (tag dropped when a digest exists, `latest` added when neither).
+    #[must_use]
     pub fn docker_ref(&self) -> Reference {
-        todo!()
+        let mut out = self.clone();
+        match (&self.tag, &self.digest) {
+            // normalize.go ParseDockerRef: tagged+digested → WithDigest(WithName(name), digest).
+            (Some(_), Some(_)) => out.tag = None,
+            // TagNameOnly.
+            (None, None) => out.tag = Some(DEFAULT_TAG.to_owned()),
+            _ => {}
+        }
+        out
     }
-    /// `FamiliarString`.
+    /// `FamiliarString`: the familiar name (see [`Reference::familiar_name`]) with tag and digest kept.
     pub fn familiar_string(&self) -> String {
-        todo!()
+        let mut out = self.familiar_name();
+        push_suffix(&mut out, self.tag.as_deref(), self.digest.as_deref());
+        out
     }
-    /// `FamiliarName`.
+    /// `FamiliarName` (spec §3): only for domain `docker.io`, drop the domain, and drop a leading
+    /// `library/` when what remains has no further `/`. Anything else is the plain [`Reference::name`].
     pub fn familiar_name(&self) -> String {
-        todo!()
+        if self.domain != DEFAULT_DOMAIN {
+            return self.name();
+        }
+        match self.path.strip_prefix(OFFICIAL_REPO_PREFIX) {
+            Some(rest) if !rest.contains('/') => rest.to_owned(),
+            _ => self.path.clone(),
+        }
+    }
+    /// `IsNameOnly`: neither tag nor digest.
+    pub fn is_name_only(&self) -> bool {
+        self.tag.is_none() && self.digest.is_none()
     }
 }
 
-/// `String()`: name[:tag][@digest].
+fn push_suffix(out: &mut String, tag: Option<&str>, digest: Option<&str>) {
+    if let Some(tag) = tag {
+        out.push(':');
+        out.push_str(tag);
+    }
+    if let Some(digest) = digest {
+        out.push('@');
+        out.push_str(digest);
+    }
+}
+
+/// Go's `String()`: `name[:tag][@digest]`, reproducing every valid raw input exactly (spec §2.7).
 impl fmt::Display for Reference {
-    fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        todo!()
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.domain.is_empty() {
+            f.write_str(&self.domain)?;
+            f.write_str("/")?;
+        }
+        f.write_str(&self.path)?;
+        if let Some(tag) = &self.tag {
+            write!(f, ":{tag}")?;
+        }
+        if let Some(digest) = &self.digest {
+            write!(f, "@{digest}")?;
+        }
+        Ok(())
     }
 }
 
-/// Raw `Parse`.
-pub fn parse(_s: &str) -> Result<Reference, ReferenceError> {
-    todo!()
+// ---------------------------------------------------------------------------------------------
+// Grammar (spec §1). Each predicate is a single left-to-right scan over bytes.
+
+/// `[a-z0-9]`
+fn is_lower_alnum(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit()
 }
 
-/// `ParseNormalizedNamed`.
-pub fn parse_normalized_named(_s: &str) -> Result<Reference, ReferenceError> {
-    todo!()
+/// Go's ASCII `\w`: `[0-9A-Za-z_]`.
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// `ParseDockerRef` = `parse_normalized_named(s)?.docker_ref()`.
-pub fn parse_docker_ref(_s: &str) -> Result<Reference, ReferenceError> {
-    todo!()
+/// `component = alnum { separator alnum }`, `alnum = [a-z0-9]+`, `separator = "." | "_" | "__" | -+`.
+fn is_component(b: &[u8]) -> bool {
+    let mut it = b.iter().copied().peekable();
+    loop {
+        // One alphanumeric run, at least one byte.
+        let mut run = 0usize;
+        while it.next_if(|&c| is_lower_alnum(c)).is_some() {
+            run += 1;
+        }
+        if run == 0 {
+            return false;
+        }
+        // Then end of component, or exactly one separator followed by another run.
+        match it.next() {
+            None => return true,
+            Some(b'.') => {}
+            Some(b'_') => {
+                it.next_if_eq(&b'_');
+            }
+            Some(b'-') => while it.next_if_eq(&b'-').is_some() {},
+            Some(_) => return false,
+        }
+    }
+}
+
+/// `path = component { "/" component }` (regexp.go `remoteName`).
+fn is_path(b: &[u8]) -> bool {
+    b.split(|&c| c == b'/').all(is_component)
+}
+
+/// `label = [A-Za-z0-9] | [A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]` (uppercase allowed, no length cap).
+fn is_label(b: &[u8]) -> bool {
+    match (b.first(), b.last()) {
+        (Some(first), Some(last)) => {
+            first.is_ascii_alphanumeric()
+                && last.is_ascii_alphanumeric()
+                && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// `optionalPort = (":" [0-9]+)?`, given the text after the host.
+fn is_optional_port(b: &[u8]) -> bool {
+    match b.split_first() {
+        None => true,
+        Some((b':', digits)) => !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
+        Some(_) => false,
+    }
+}
+
+/// `domain = host [":" port]`, `host = label {"." label} | "[" [A-Fa-f0-9:]+ "]"` (regexp.go `domainAndPort`).
+fn is_domain(b: &[u8]) -> bool {
+    if let Some(bracketed) = b.strip_prefix(b"[") {
+        // ipv6address = `\[(?:[a-fA-F0-9:]+)\]`: no `]` inside, so the host ends at the first `]`.
+        let Some(close) = bracketed.iter().position(|&c| c == b']') else {
+            return false;
+        };
+        let (inner, rest) = bracketed.split_at(close);
+        !inner.is_empty()
+            && inner.iter().all(|&c| c.is_ascii_hexdigit() || c == b':')
+            && is_optional_port(rest.get(1..).unwrap_or_default())
+    } else {
+        // A domain name holds no `:`, so the first `:` starts the port.
+        let split = b.iter().position(|&c| c == b':').unwrap_or(b.len());
+        let (host, port) = b.split_at(split);
+        host.split(|&c| c == b'.').all(is_label) && is_optional_port(port)
+    }
+}
+
+/// `tag = [\w][\w.-]{0,127}` (ASCII `\w`).
+fn is_tag(b: &[u8]) -> bool {
+    match b.split_first() {
+        Some((&first, rest)) => {
+            is_word(first) && b.len() <= TAG_MAX_LEN && rest.iter().all(|&c| is_word(c) || c == b'.' || c == b'-')
+        }
+        None => false,
+    }
+}
+
+/// Digest at the reference level (regexp.go `digestPat`):
+/// `[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*:[[:xdigit:]]{32,}`.
+fn is_reference_digest(d: &str) -> bool {
+    let Some((algorithm, hex)) = d.split_once(':') else {
+        return false;
+    };
+    let component_ok = |c: &[u8]| match c.split_first() {
+        Some((first, rest)) => first.is_ascii_alphabetic() && rest.iter().all(u8::is_ascii_alphanumeric),
+        None => false,
+    };
+    hex.len() >= 32
+        && hex.bytes().all(|c| c.is_ascii_hexdigit())
+        && algorithm
+            .as_bytes()
+            .split(|c| matches!(c, b'-' | b'_' | b'+' | b'.'))
+            .all(component_ok)
+}
+
+/// go-digest v1.0.0 `Digest.Validate` (spec §5), with sha256, sha384 and sha512 available (what a
+/// real binary that links TLS registers). Returns the go-digest error class.
+fn validate_digest(d: &str) -> Result<(), ReferenceErrorKind> {
+    // `i := strings.Index(s, ":"); if i <= 0 || i+1 == len(s)` → ErrDigestInvalidFormat.
+    let Some((algorithm, encoded)) = d.split_once(':') else {
+        return Err(ReferenceErrorKind::DigestInvalidFormat);
+    };
+    if algorithm.is_empty() || encoded.is_empty() {
+        return Err(ReferenceErrorKind::DigestInvalidFormat);
+    }
+    let hex_len = match algorithm {
+        "sha256" => 64,
+        "sha384" => 96,
+        "sha512" => 128,
+        // Not available: Unsupported only if the whole string matches go-digest's DigestRegexp.
+        _ if is_go_digest_syntax(algorithm, encoded) => return Err(ReferenceErrorKind::DigestUnsupported),
+        _ => return Err(ReferenceErrorKind::DigestInvalidFormat),
+    };
+    // Algorithm.Validate: length first, then the lowercase-hex pattern.
+    if encoded.len() != hex_len {
+        return Err(ReferenceErrorKind::DigestInvalidLength);
+    }
+    if !encoded
+        .bytes()
+        .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    {
+        return Err(ReferenceErrorKind::DigestInvalidFormat);
+    }
+    Ok(())
+}
+
+/// go-digest `DigestRegexpAnchored`: `^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$`, given the
+/// text split at the first `:` (neither side of the pattern can hold a `:`).
+fn is_go_digest_syntax(algorithm: &str, encoded: &str) -> bool {
+    let alg_ok = algorithm
+        .as_bytes()
+        .split(|c| matches!(c, b'.' | b'+' | b'_' | b'-'))
+        .all(|part| !part.is_empty() && part.iter().copied().all(is_lower_alnum));
+    let enc_ok = !encoded.is_empty()
+        && encoded
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'=' | b'_' | b'-'));
+    alg_ok && enc_ok
+}
+
+/// The capture groups of Go's `ReferenceRegexp` after the anchored name split.
+#[derive(Debug, PartialEq, Eq)]
+struct Captures<'a> {
+    domain: &'a str,
+    path: &'a str,
+    tag: Option<&'a str>,
+    digest: Option<&'a str>,
+}
+
+/// `path [":" tag] ["@" digest]`, anchored at both ends. The path cannot hold `:` or `@` and the
+/// tag cannot hold `@`, so each part ends at the first delimiter: there is nothing to choose.
+fn match_remainder(s: &str) -> Option<(&str, Option<&str>, Option<&str>)> {
+    let (path, rest) = s.split_at(s.find([':', '@']).unwrap_or(s.len()));
+    if !is_path(path.as_bytes()) {
+        return None;
+    }
+    let (tag, rest) = match rest.strip_prefix(':') {
+        Some(after) => {
+            let (tag, rest) = after.split_at(after.find('@').unwrap_or(after.len()));
+            if !is_tag(tag.as_bytes()) {
+                return None;
+            }
+            (Some(tag), rest)
+        }
+        None => (None, rest),
+    };
+    let digest = match rest.strip_prefix('@') {
+        Some(d) if is_reference_digest(d) => Some(d),
+        Some(_) => return None,
+        // `rest` is empty here: after the path it starts with `:`/`@` or is empty, after a tag with `@`.
+        None => None,
+    };
+    Some((path, tag, digest))
+}
+
+/// Full match of `ReferenceRegexp`, plus the domain/path split of `anchoredNameRegexp`.
+///
+/// NOTE: the regexp's optional `(domain "/")` is tried first (leftmost-first). A domain holds no
+/// `/`, so a domain, when there is one, is exactly the text before the first `/`: it is taken iff
+/// that text is a `domainAndPort` AND the rest matches `path[:tag][@digest]` to the end. Otherwise
+/// the whole input must match without a domain (and the name re-split then finds no domain either:
+/// had it found one, the first alternative would have matched). E.g. `foo/bar` → domain `foo`;
+/// `a:b/c` → no domain (`b` is no port) and `b/c` is no tag → no match.
+fn match_reference(s: &str) -> Option<Captures<'_>> {
+    if let Some((first, rest)) = s.split_once('/') {
+        if is_domain(first.as_bytes()) {
+            if let Some((path, tag, digest)) = match_remainder(rest) {
+                return Some(Captures {
+                    domain: first,
+                    path,
+                    tag,
+                    digest,
+                });
+            }
+        }
+    }
+    let (path, tag, digest) = match_remainder(s)?;
+    Some(Captures {
+        domain: "",
+        path,
+        tag,
+        digest,
+    })
+}
+
+/// Go's `strings.ToLower(s)`, but only when the result could match the (ASCII-only) grammar.
+///
+/// NOTE: Go lowercases with Unicode simple case mappings. Exactly two non-ASCII characters map to
+/// ASCII: U+212A KELVIN SIGN → `k` and U+0130 (I with dot above) → `i`; so `Parse("\u{212A}")`
+/// is `ErrNameContainsUppercase` in Go. Any other non-ASCII character stays non-ASCII, the lowered
+/// string cannot match, and `None` is returned.
+fn go_lower_if_matchable(s: &str) -> Option<String> {
+    s.chars()
+        .map(|c| match c {
+            '\u{212A}' => Some('k'),
+            '\u{0130}' => Some('i'),
+            c if c.is_ascii() => Some(c.to_ascii_lowercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `strings.ToLower(s) != s`: some character changes under (Unicode) lowercasing.
+fn has_upper(s: &str) -> bool {
+    s.chars().any(|c| {
+        if c.is_ascii() {
+            c.is_ascii_uppercase()
+        } else {
+            // Rust's full mapping differs from Go's simple one only for U+0130, which changes either way.
+            let mut lower = c.to_lowercase();
+            !(lower.len() == 1 && lower.next() == Some(c))
+        }
+    })
+}
+
+/// Raw `Parse` (reference.go, spec §2): no normalisation; the domain is whatever the regexp takes
+/// (`foo/bar` → domain `foo`), possibly empty.
+///
+/// Errors: "" → `NameEmpty`; no match → `NameContainsUppercase` if lowercasing the whole input
+/// makes it match, else `InvalidFormat`; path over 255 → `NameTooLong`; then go-digest's errors.
+pub fn parse(s: &str) -> Result<Reference, ReferenceError> {
+    if s.is_empty() {
+        return Err(ReferenceError::new(ReferenceErrorKind::NameEmpty, s));
+    }
+    let Some(m) = match_reference(s) else {
+        let kind = match go_lower_if_matchable(s) {
+            Some(lower) if lower != s && match_reference(&lower).is_some() => ReferenceErrorKind::NameContainsUppercase,
+            _ => ReferenceErrorKind::InvalidFormat,
+        };
+        return Err(ReferenceError::new(kind, s));
+    };
+    // v0.6.0 (distribution/reference PR #9): only the path counts.
+    if m.path.len() > REPOSITORY_NAME_MAX_LEN {
+        return Err(ReferenceError::new(ReferenceErrorKind::NameTooLong, s));
+    }
+    if let Some(d) = m.digest {
+        validate_digest(d).map_err(|kind| ReferenceError::new(kind, s))?;
+    }
+    Ok(Reference {
+        domain: m.domain.to_owned(),
+        path: m.path.to_owned(),
+        tag: m.tag.map(str::to_owned),
+        digest: m.digest.map(str::to_owned),
+    })
+}
+
+/// `anchoredIdentifierRegexp`: exactly 64 lowercase hex characters (a bare image ID).
+pub fn is_identifier(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+}
+
+/// `splitDockerDomain` of normalize.go (spec §3 step 2): (domain, remainder). Case-sensitive.
+fn split_docker_domain(s: &str) -> (&str, String) {
+    let Some((first, rest)) = s.split_once('/') else {
+        // No `/` at all: a Docker Hub official image, before any host detection (Go's FIXME).
+        return (DEFAULT_DOMAIN, format!("{OFFICIAL_REPO_PREFIX}{s}"));
+    };
+    // The order of Go's switch matters: `index.docker.io` also contains a `.`.
+    let (domain, remainder) = if first == LEGACY_DEFAULT_DOMAIN {
+        (DEFAULT_DOMAIN, rest)
+    } else if first == "localhost" || first.contains(['.', ':']) || has_upper(first) {
+        (first, rest)
+    } else {
+        (DEFAULT_DOMAIN, s)
+    };
+    if domain == DEFAULT_DOMAIN && !remainder.contains('/') {
+        (domain, format!("{OFFICIAL_REPO_PREFIX}{remainder}"))
+    } else {
+        (domain, remainder.to_owned())
+    }
+}
+
+/// The `X` of the "repository name (X) must be lowercase" error: the normalised remainder up to
+/// its first `:`.
+fn normalized_remote(s: &str) -> String {
+    let (_, mut remainder) = split_docker_domain(s);
+    if let Some(colon) = remainder.find(':') {
+        remainder.truncate(colon);
+    }
+    remainder
+}
+
+/// `ParseNormalizedNamed` (normalize.go, spec §3): turn a familiar Docker name into a fully
+/// qualified one, then validate it with [`parse`].
+///
+/// Steps: a bare 64-hex identifier is refused; `splitDockerDomain` picks the domain (`localhost`,
+/// `index.docker.io` → `docker.io`, a first segment with `.`, `:` or an uppercase letter, else
+/// `docker.io`, plus `library/` for single-segment Hub names); the remainder up to its first `:`
+/// must be lowercase; finally `Parse(domain + "/" + remainder)` decides, so the domain is
+/// re-derived by the grammar (`foo_bar.com/baz` ends up with domain "").
+///
+/// Behaviour and examples follow github.com/distribution/reference v0.6 (`normalize.go` and
+/// `normalize_test.go`):
+///
+/// ```
+/// use _core::reference::{parse_normalized_named, ReferenceErrorKind};
+///
+/// let r = parse_normalized_named("ubuntu").unwrap();
+/// assert_eq!((r.domain(), r.path(), r.tag()), ("docker.io", "library/ubuntu", None));
+/// assert_eq!(r.docker_ref().to_string(), "docker.io/library/ubuntu:latest");
+/// assert_eq!(r.familiar_string(), "ubuntu");
+///
+/// // `host:port` is a port only when a `/` follows.
+/// let r = parse_normalized_named("localhost:5000/foo/bar:v1").unwrap();
+/// assert_eq!((r.domain(), r.path(), r.tag()), ("localhost:5000", "foo/bar", Some("v1")));
+/// assert_eq!(parse_normalized_named("localhost:5000").unwrap().to_string(), "docker.io/library/localhost:5000");
+///
+/// let err = parse_normalized_named("Docker.io/Foo").unwrap_err();
+/// assert_eq!(err.kind, ReferenceErrorKind::NormalizedNameNotLowercase);
+/// assert_eq!(
+///     err.to_string(),
+///     r#"invalid reference "Docker.io/Foo": invalid reference format: repository name (Foo) must be lowercase"#
+/// );
+/// ```
+pub fn parse_normalized_named(s: &str) -> Result<Reference, ReferenceError> {
+    if is_identifier(s) {
+        return Err(ReferenceError::new(ReferenceErrorKind::NormalizedNameIsIdentifier, s));
+    }
+    let (domain, remainder) = split_docker_domain(s);
+    let remote = remainder.split(':').next().unwrap_or_default();
+    if has_upper(remote) {
+        return Err(ReferenceError::new(ReferenceErrorKind::NormalizedNameNotLowercase, s));
+    }
+    let mut full = String::with_capacity(domain.len() + 1 + remainder.len());
+    full.push_str(domain);
+    full.push('/');
+    full.push_str(&remainder);
+    // Errors name the caller's input, not the rebuilt string.
+    parse(&full).map_err(|e| ReferenceError::new(e.kind, s))
+}
+
+/// `ParseDockerRef` = `parse_normalized_named(s)?.docker_ref()` (spec §3): the fully qualified
+/// form, e.g. `busybox` → `docker.io/library/busybox:latest`.
+pub fn parse_docker_ref(s: &str) -> Result<Reference, ReferenceError> {
+    parse_normalized_named(s).map(|r| r.docker_ref())
+}
+
+/// `ParseNamed` (reference.go, spec §3): [`parse_normalized_named`], then `NameNotCanonical`
+/// unless the normalised `String()` equals the input (`docker.io/library/foo` is canonical, `foo` is not).
+pub fn parse_named(s: &str) -> Result<Reference, ReferenceError> {
+    let r = parse_normalized_named(s)?;
+    if r.to_string() != s {
+        return Err(ReferenceError::new(ReferenceErrorKind::NameNotCanonical, s));
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+#[allow(clippy::too_many_lines)] // reason: table tests read best as one table per function
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use ReferenceErrorKind as K;
+
+    /// `n` lowercase hex digits.
+    fn hex(n: usize) -> String {
+        "0123456789abcdef".chars().cycle().take(n).collect()
+    }
+
+    /// A well-formed sha256 digest.
+    fn sha256() -> String {
+        format!("sha256:{}", hex(64))
+    }
+
+    fn parts(r: &Reference) -> (String, String, Option<String>, Option<String>) {
+        (
+            r.domain().to_owned(),
+            r.path().to_owned(),
+            r.tag().map(str::to_owned),
+            r.digest().map(str::to_owned),
+        )
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Raw Parse: valid inputs (spec §1, §2, §7). (input, domain, path, tag, digest)
+
+    #[allow(clippy::type_complexity)]
+    fn raw_valid_rows() -> Vec<(String, String, String, Option<String>, Option<String>)> {
+        let d = sha256();
+        let s = |x: &str| x.to_owned();
+        let label300 = "a".repeat(300);
+        let rows = vec![
+            (s("foo"), "", s("foo"), None, None),
+            // §1: the domain is tried first in raw Parse.
+            (s("foo/bar"), "foo", s("bar"), None, None),
+            (s("a/a/a/a"), "a", s("a/a/a"), None, None),
+            (s("1/2"), "1", s("2"), None, None),
+            // §1: `_` can never be in a domain.
+            (s("test_com/foo"), "", s("test_com/foo"), None, None),
+            (s("foo_bar.com/baz"), "", s("foo_bar.com/baz"), None, None),
+            // §1: a colon before the first `/` is a port only if a `/` follows.
+            (s("test.com:5000"), "", s("test.com"), Some(s("5000")), None),
+            (s("test:5000/repo"), "test:5000", s("repo"), None, None),
+            (s("test.com/repo:tag"), "test.com", s("repo"), Some(s("tag")), None),
+            (s("localhost:5000/foo"), "localhost:5000", s("foo"), None, None),
+            (s("localhost:5000"), "", s("localhost"), Some(s("5000")), None),
+            (s("localhost"), "", s("localhost"), None, None),
+            (s("foo:5000/bar"), "foo:5000", s("bar"), None, None),
+            (s("a:1/b:2"), "a:1", s("b"), Some(s("2")), None),
+            // IPv6 hosts (distribution PR #3489): brackets, hex and colons only, loose.
+            (s("[::1]:5000/foo"), "[::1]:5000", s("foo"), None, None),
+            (s("[::1]/foo"), "[::1]", s("foo"), None, None),
+            (
+                s("[2001:db8::1]/repo:tag"),
+                "[2001:db8::1]",
+                s("repo"),
+                Some(s("tag")),
+                None,
+            ),
+            (s("[AbCd:EF01::1]:443/a/b"), "[AbCd:EF01::1]:443", s("a/b"), None, None),
+            (s("[:]/foo"), "[:]", s("foo"), None, None),
+            // No port range, IPv4 or label-length checks.
+            (s("host:99999999/foo"), "host:99999999", s("foo"), None, None),
+            (s("1.2.3.4.5/foo"), "1.2.3.4.5", s("foo"), None, None),
+            (format!("{label300}.com/foo"), "LONG", s("foo"), None, None),
+            (
+                s("xn--bcher-kva.example/foo"),
+                "xn--bcher-kva.example",
+                s("foo"),
+                None,
+                None,
+            ),
+            // Uppercase is allowed in the domain and in the tag.
+            (s("Foo/bar"), "Foo", s("bar"), None, None),
+            (s("LOCALDOMAIN/debian"), "LOCALDOMAIN", s("debian"), None, None),
+            (s("FOO.com/bar"), "FOO.com", s("bar"), None, None),
+            (s("Docker.io/foo"), "Docker.io", s("foo"), None, None),
+            (s("docker.io:443/foo"), "docker.io:443", s("foo"), None, None),
+            (s("foo:TAG"), "", s("foo"), Some(s("TAG")), None),
+            // Tags: start with \w, may end in `.` or `-`.
+            (s("foo:_tag"), "", s("foo"), Some(s("_tag")), None),
+            (s("foo:tag."), "", s("foo"), Some(s("tag.")), None),
+            (s("foo:tag-"), "", s("foo"), Some(s("tag-")), None),
+            (s("foo:v1.0-rc_1"), "", s("foo"), Some(s("v1.0-rc_1")), None),
+            (
+                format!("foo:{}", "t".repeat(128)),
+                "",
+                s("foo"),
+                Some("t".repeat(128)),
+                None,
+            ),
+            // Digests.
+            (format!("foo@{d}"), "", s("foo"), None, Some(d.clone())),
+            (format!("foo:tag@{d}"), "", s("foo"), Some(s("tag")), Some(d.clone())),
+            (
+                format!("foo@sha384:{}", hex(96)),
+                "",
+                s("foo"),
+                None,
+                Some(format!("sha384:{}", hex(96))),
+            ),
+            (
+                format!("foo@sha512:{}", hex(128)),
+                "",
+                s("foo"),
+                None,
+                Some(format!("sha512:{}", hex(128))),
+            ),
+            (
+                format!("a:1/b.c-d__e/f_g:V1@{d}"),
+                "a:1",
+                s("b.c-d__e/f_g"),
+                Some(s("V1")),
+                Some(d.clone()),
+            ),
+            // Separators: ".", "_", "__", "-+".
+            (s("a__b"), "", s("a__b"), None, None),
+            (s("a---b"), "", s("a---b"), None, None),
+            (s("a.b"), "", s("a.b"), None, None),
+            (s("a_b"), "", s("a_b"), None, None),
+            (s("a-b"), "", s("a-b"), None, None),
+            (s("a.b_c__d-e--f/g"), "", s("a.b_c__d-e--f/g"), None, None),
+            // Length: the path only, up to 255 (v0.6).
+            ("a".repeat(255), "", "a".repeat(255), None, None),
+            (
+                format!("example.com/{}", "a".repeat(255)),
+                "example.com",
+                "a".repeat(255),
+                None,
+                None,
+            ),
+            (
+                format!("{label300}.com:5000/{}", "a".repeat(255)),
+                "LONG",
+                "a".repeat(255),
+                None,
+                None,
+            ),
+            // A bare identifier is a valid raw reference.
+            (hex(64), "", hex(64), None, None),
+        ];
+        rows.into_iter()
+            .map(|(input, domain, path, tag, digest)| {
+                // "LONG": the 300-character label domain, i.e. everything before the first `/`.
+                let domain = if domain == "LONG" {
+                    input.split('/').next().unwrap()
+                } else {
+                    domain
+                };
+                let domain = domain.to_owned();
+                (input, domain, path, tag, digest)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn raw_parse_valid_table() {
+        for (input, domain, path, tag, digest) in raw_valid_rows() {
+            let r = parse(&input).unwrap_or_else(|e| panic!("{input:?} should parse: {e}"));
+            assert_eq!(parts(&r), (domain, path, tag, digest), "{input:?}");
+            assert_eq!(r.to_string(), input, "String() reproduces the input");
+        }
+    }
+
+    fn raw_invalid_rows() -> Vec<(String, K)> {
+        let d = sha256();
+        let upper = hex(64).to_uppercase();
+        let rows: Vec<(String, K)> = vec![
+            (String::new(), K::NameEmpty),
+            // IPv6: no dots, no zone, not empty, brackets need a path after them.
+            ("::1/foo".into(), K::InvalidFormat),
+            ("[::ffff:192.0.2.128]/bar".into(), K::InvalidFormat),
+            ("[fe80::1%eth0]:5000/x".into(), K::InvalidFormat),
+            ("[]/foo".into(), K::InvalidFormat),
+            ("[2001:db8::1]".into(), K::InvalidFormat),
+            ("[2001:db8::1]:5000".into(), K::InvalidFormat),
+            ("[2001:db8::1]:tag".into(), K::InvalidFormat),
+            ("[::1]:/foo".into(), K::InvalidFormat),
+            ("[::1]:abc/foo".into(), K::InvalidFormat),
+            ("[::1]x/foo".into(), K::InvalidFormat),
+            ("[::1/foo".into(), K::InvalidFormat),
+            ("[g::1]/foo".into(), K::InvalidFormat),
+            // A colon that is neither a port (no digits) nor a tag (a `/` follows).
+            ("a:b/c".into(), K::InvalidFormat),
+            ("host:/foo".into(), K::InvalidFormat),
+            ("-foo.com/bar".into(), K::InvalidFormat),
+            ("foo-.com/bar".into(), K::InvalidFormat),
+            ("foo..com/bar".into(), K::InvalidFormat),
+            // Uppercase in the path: lowercasing the whole input makes it match.
+            ("foo/Bar".into(), K::NameContainsUppercase),
+            ("FOO".into(), K::NameContainsUppercase),
+            ("Foo:bar".into(), K::NameContainsUppercase),
+            ("FOO:TAG".into(), K::NameContainsUppercase),
+            (format!("FOO@{d}"), K::NameContainsUppercase),
+            ("FOO:tég".into(), K::InvalidFormat),
+            ("FOO_/bar".into(), K::InvalidFormat),
+            // Go lowercases with Unicode simple case mapping: KELVIN SIGN → k, U+0130 → i.
+            ("\u{212A}".into(), K::NameContainsUppercase),
+            ("foo/\u{0130}".into(), K::NameContainsUppercase),
+            ("É".into(), K::InvalidFormat),
+            // Digests: reference regexp first, then go-digest (§5).
+            (format!("foo@sha256:{upper}"), K::DigestInvalidFormat),
+            (format!("foo@SHA256:{}", hex(64)), K::DigestInvalidFormat),
+            (format!("foo@Sha256:{}", hex(64)), K::DigestInvalidFormat),
+            (format!("foo@md5:{}", hex(32)), K::DigestUnsupported),
+            (format!("validname@invaliddigest:{}", hex(64)), K::DigestUnsupported),
+            (format!("foo@sha256-x.y+z_w:{}", hex(64)), K::DigestUnsupported),
+            (format!("foo@sha256:{}", hex(31)), K::InvalidFormat),
+            (format!("foo@sha256:{}", hex(32)), K::DigestInvalidLength),
+            (format!("foo@sha256:{}", hex(63)), K::DigestInvalidLength),
+            (format!("foo@sha256:{}", hex(65)), K::DigestInvalidLength),
+            (format!("foo@sha512:{}", hex(64)), K::DigestInvalidLength),
+            (format!("foo@sha384:{}", hex(64)), K::DigestInvalidLength),
+            (format!("foo@sha256:{}g", hex(63)), K::InvalidFormat),
+            (
+                "foo@sha256+b64:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564".into(),
+                K::InvalidFormat,
+            ),
+            (format!("foo@1sha:{}", hex(64)), K::InvalidFormat),
+            (format!("foo@sha256:{}:", hex(64)), K::InvalidFormat),
+            (format!("foo@{d}@{d}"), K::InvalidFormat),
+            (format!("foo:tag@{d}@x"), K::InvalidFormat),
+            (format!("foo@{d}:tag"), K::InvalidFormat),
+            // Tags.
+            (format!("foo:{}", "t".repeat(129)), K::InvalidFormat),
+            ("foo:.tag".into(), K::InvalidFormat),
+            ("foo:-tag".into(), K::InvalidFormat),
+            ("foo:".into(), K::InvalidFormat),
+            ("foo@".into(), K::InvalidFormat),
+            ("foo:@".into(), K::InvalidFormat),
+            ("foo:a:b".into(), K::InvalidFormat),
+            ("foo:a/b".into(), K::InvalidFormat),
+            // ASCII classes only, whole-string match.
+            ("foo:tég".into(), K::InvalidFormat),
+            ("foo\n".into(), K::InvalidFormat),
+            (" foo".into(), K::InvalidFormat),
+            ("foo ".into(), K::InvalidFormat),
+            ("fóo".into(), K::InvalidFormat),
+            // Separators.
+            ("a..b".into(), K::InvalidFormat),
+            ("a___b".into(), K::InvalidFormat),
+            ("a-.b".into(), K::InvalidFormat),
+            ("a._b".into(), K::InvalidFormat),
+            ("a_-b".into(), K::InvalidFormat),
+            ("a-_b".into(), K::InvalidFormat),
+            (".a".into(), K::InvalidFormat),
+            ("a.".into(), K::InvalidFormat),
+            ("_a".into(), K::InvalidFormat),
+            ("a_".into(), K::InvalidFormat),
+            ("-a".into(), K::InvalidFormat),
+            ("a-".into(), K::InvalidFormat),
+            ("foo/".into(), K::InvalidFormat),
+            ("/foo".into(), K::InvalidFormat),
+            ("foo//bar".into(), K::InvalidFormat),
+            ("/".into(), K::InvalidFormat),
+            (":".into(), K::InvalidFormat),
+            ("@".into(), K::InvalidFormat),
+            // Length: path only; checked before the digest.
+            ("a".repeat(256), K::NameTooLong),
+            (format!("example.com/{}", "a".repeat(256)), K::NameTooLong),
+            (format!("{}@sha256:{}", "a".repeat(256), hex(32)), K::NameTooLong),
+        ];
+        rows
+    }
+
+    #[test]
+    fn raw_parse_invalid_table() {
+        for (input, kind) in raw_invalid_rows() {
+            let err = parse(&input).expect_err(&input);
+            assert_eq!(err.kind, kind, "{input:?}");
+            assert_eq!(err.input, input);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // ParseNormalizedNamed / ParseDockerRef / familiar forms (spec §3, §7).
+    // (input, domain, path, tag, digest, docker_ref, familiar string, familiar name)
+
+    #[test]
+    fn normalized_valid_table() {
+        // input | domain | path | tag | digest | ParseDockerRef | FamiliarString   ("-" = none;
+        // {D} = sha256:<64 hex>, {ID} = <64 hex>, {A247} = 247 × "a").
+        let rows = [
+            "ubuntu | docker.io | library/ubuntu | - | - | docker.io/library/ubuntu:latest | ubuntu",
+            "localhost:5000/foo | localhost:5000 | foo | - | - | localhost:5000/foo:latest | localhost:5000/foo",
+            // No `/`: a Docker Hub official image, before any host detection.
+            "localhost:5000 | docker.io | library/localhost | 5000 | - | docker.io/library/localhost:5000 | localhost:5000",
+            "localhost | docker.io | library/localhost | - | - | docker.io/library/localhost:latest | localhost",
+            "example.com | docker.io | library/example.com | - | - | docker.io/library/example.com:latest | example.com",
+            "test.com | docker.io | library/test.com | - | - | docker.io/library/test.com:latest | test.com",
+            "foo:5000 | docker.io | library/foo | 5000 | - | docker.io/library/foo:5000 | foo:5000",
+            "localhost/foo | localhost | foo | - | - | localhost/foo:latest | localhost/foo",
+            "foo:5000/bar | foo:5000 | bar | - | - | foo:5000/bar:latest | foo:5000/bar",
+            "[::1]:5000/foo | [::1]:5000 | foo | - | - | [::1]:5000/foo:latest | [::1]:5000/foo",
+            "[::1]/foo | [::1] | foo | - | - | [::1]/foo:latest | [::1]/foo",
+            "127.0.0.1:5000/a/b | 127.0.0.1:5000 | a/b | - | - | 127.0.0.1:5000/a/b:latest | 127.0.0.1:5000/a/b",
+            "docker.io/library/foo | docker.io | library/foo | - | - | docker.io/library/foo:latest | foo",
+            "docker.io/foo | docker.io | library/foo | - | - | docker.io/library/foo:latest | foo",
+            "index.docker.io/foo | docker.io | library/foo | - | - | docker.io/library/foo:latest | foo",
+            "library/foo | docker.io | library/foo | - | - | docker.io/library/foo:latest | foo",
+            "index.docker.io/library/foo/bar | docker.io | library/foo/bar | - | - | docker.io/library/foo/bar:latest | library/foo/bar",
+            "docker.io/dmcgowan/app | docker.io | dmcgowan/app | - | - | docker.io/dmcgowan/app:latest | dmcgowan/app",
+            "dmcgowan/app:v2 | docker.io | dmcgowan/app | v2 | - | docker.io/dmcgowan/app:v2 | dmcgowan/app:v2",
+            // Case-sensitive comparisons: third-party domains, no `library/`.
+            "registry-1.docker.io/foo | registry-1.docker.io | foo | - | - | registry-1.docker.io/foo:latest | registry-1.docker.io/foo",
+            "Docker.io/foo | Docker.io | foo | - | - | Docker.io/foo:latest | Docker.io/foo",
+            "INDEX.DOCKER.IO/foo | INDEX.DOCKER.IO | foo | - | - | INDEX.DOCKER.IO/foo:latest | INDEX.DOCKER.IO/foo",
+            "docker.io:443/foo | docker.io:443 | foo | - | - | docker.io:443/foo:latest | docker.io:443/foo",
+            // An uppercase first segment is a domain (v0.5.0+); tags may be uppercase.
+            "Foo/bar | Foo | bar | - | - | Foo/bar:latest | Foo/bar",
+            "LOCALDOMAIN/debian | LOCALDOMAIN | debian | - | - | LOCALDOMAIN/debian:latest | LOCALDOMAIN/debian",
+            "foo:TAG | docker.io | library/foo | TAG | - | docker.io/library/foo:TAG | foo:TAG",
+            "foo/bar:Tag | docker.io | foo/bar | Tag | - | docker.io/foo/bar:Tag | foo/bar:Tag",
+            // Tag and digest: both kept; ParseDockerRef drops the tag.
+            "foo:tag@{D} | docker.io | library/foo | tag | {D} | docker.io/library/foo@{D} | foo:tag@{D}",
+            "gcr.io/x:latest@{D} | gcr.io | x | latest | {D} | gcr.io/x@{D} | gcr.io/x:latest@{D}",
+            "busybox@{D} | docker.io | library/busybox | - | {D} | docker.io/library/busybox@{D} | busybox@{D}",
+            // `library/` counts towards 255 (247 + 8).
+            "{A247} | docker.io | library/{A247} | - | - | docker.io/library/{A247}:latest | {A247}",
+            // Identifiers are refused only when bare.
+            "docker.io/{ID} | docker.io | library/{ID} | - | - | docker.io/library/{ID}:latest | {ID}",
+            "{ID}:latest | docker.io | library/{ID} | latest | - | docker.io/library/{ID}:latest | {ID}:latest",
+            // `sha256:<hex>` is a Docker Hub image `sha256` with a 64-character tag.
+            "sha256:{ID} | docker.io | library/sha256 | {ID} | - | docker.io/library/sha256:{ID} | sha256:{ID}",
+            // The heuristic picks `foo_bar.com`, but Parse re-derives the domain: none.
+            "foo_bar.com/baz |  | foo_bar.com/baz | - | - | foo_bar.com/baz:latest | foo_bar.com/baz",
+        ];
+        let (d, id, a247) = (sha256(), hex(64), "a".repeat(247));
+        for row in rows {
+            let row = row.replace("{D}", &d).replace("{ID}", &id).replace("{A247}", &a247);
+            let cols: Vec<&str> = row.split(" | ").map(str::trim).collect();
+            let [input, domain, path, tag, digest, docker_ref, familiar] = cols[..] else {
+                panic!("bad row {row}");
+            };
+            let opt = |x: &str| (x != "-").then(|| x.to_owned());
+            let r = parse_normalized_named(input).unwrap_or_else(|e| panic!("{input:?} should normalise: {e}"));
+            let want = (domain.to_owned(), path.to_owned(), opt(tag), opt(digest));
+            assert_eq!(parts(&r), want, "{input:?}");
+            assert_eq!(r.docker_ref().to_string(), docker_ref, "{input:?}");
+            assert_eq!(parse_docker_ref(input).unwrap().to_string(), docker_ref, "{input:?}");
+            assert_eq!(r.familiar_string(), familiar, "{input:?}");
+            // FamiliarName = FamiliarString without the tag/digest suffix.
+            let familiar_name = familiar.split('@').next().unwrap();
+            let familiar_name = match tag {
+                "-" => familiar_name,
+                t => familiar_name.strip_suffix(&format!(":{t}")).unwrap(),
+            };
+            assert_eq!(r.familiar_name(), familiar_name, "{input:?}");
+            let name = if domain.is_empty() {
+                path.to_owned()
+            } else {
+                format!("{domain}/{path}")
+            };
+            assert_eq!(r.name(), name, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn normalized_invalid_table() {
+        let d = sha256();
+        let rows: Vec<(String, K)> = vec![
+            // Not NameEmpty: "" becomes "docker.io/library/".
+            (String::new(), K::InvalidFormat),
+            (hex(64), K::NormalizedNameIsIdentifier),
+            ("foo/Bar".into(), K::NormalizedNameNotLowercase),
+            ("FOO".into(), K::NormalizedNameNotLowercase),
+            ("Foo/Bar".into(), K::NormalizedNameNotLowercase),
+            ("localhost:5000/Foo".into(), K::NormalizedNameNotLowercase),
+            ("[::1]/Foo".into(), K::NormalizedNameNotLowercase),
+            ("é/Foo".into(), K::NormalizedNameNotLowercase),
+            // Go's strings.ToLower is Unicode-aware: non-ASCII uppercase/titlecase counts too.
+            ("foo/É".into(), K::NormalizedNameNotLowercase),
+            ("foo/\u{01C5}".into(), K::NormalizedNameNotLowercase),
+            ("\u{212A}/foo".into(), K::NameContainsUppercase),
+            // The cut is at the first `:`, so a digest algorithm is checked when there is no tag.
+            (format!("foo@SHA256:{}", hex(64)), K::NormalizedNameNotLowercase),
+            (format!("foo@sha256:{}", hex(64).to_uppercase()), K::DigestInvalidFormat),
+            (format!("foo:tag@SHA256:{}", hex(64)), K::DigestInvalidFormat),
+            (format!("foo@md5:{}", hex(32)), K::DigestUnsupported),
+            (format!("foo@sha256:{}", hex(40)), K::DigestInvalidLength),
+            // Uppercase domain picked by the heuristic, but `_` makes it a path: Parse's sentinel.
+            ("Foo_bar/x".into(), K::NameContainsUppercase),
+            ("É/foo".into(), K::InvalidFormat),
+            ("a:b/c".into(), K::InvalidFormat),
+            ("foo:tég".into(), K::InvalidFormat),
+            (format!("foo:{}", "t".repeat(129)), K::InvalidFormat),
+            ("/foo".into(), K::InvalidFormat),
+            ("foo/".into(), K::InvalidFormat),
+            (format!("foo@{d}:x"), K::InvalidFormat),
+            ("a".repeat(248), K::NameTooLong),
+            (format!("docker.io/{}", "a".repeat(248)), K::NameTooLong),
+            (format!("example.com/{}", "a".repeat(256)), K::NameTooLong),
+        ];
+        for (input, kind) in rows {
+            let err = parse_normalized_named(&input).expect_err(&input);
+            assert_eq!(err.kind, kind, "{input:?}");
+            assert_eq!(err.input, input, "errors name the caller's input");
+            assert_eq!(parse_docker_ref(&input).expect_err(&input), err);
+        }
+    }
+
+    /// Input/outcome facts from distribution/reference `reference_test.go` (v0.6 tables):
+    /// `input | domain | name | tag | digest`, or `input | !error_code`.
+    #[test]
+    fn upstream_parse_vectors() {
+        let f64 = "f".repeat(64);
+        let f128 = "f".repeat(128);
+        let rows = [
+            "test_com |  | test_com | - | -",
+            "test.com:tag |  | test.com | tag | -",
+            "test:5000/repo:tag@sha256:{F64} | test:5000 | test:5000/repo | tag | sha256:{F64}",
+            ":justtag | !invalid_format",
+            "@sha256:{F64} | !invalid_format",
+            "repo@sha256:ffffffffffffffffffffffffffffffffff | !digest_invalid_length",
+            "validname@invaliddigest:{F64} | !digest_unsupported",
+            "Uppercase:tag | !name_contains_uppercase",
+            "test:5000/Uppercase/lowercase:tag | !name_contains_uppercase",
+            "lowercase:Uppercase |  | lowercase | Uppercase | -",
+            "domain/{A256}:tag | !name_too_long",
+            "example.com/{A255}:tag | example.com | example.com/{A255} | tag | -",
+            "aa/asdf$$^/aa | !invalid_format",
+            "sub-dom1.foo.com/bar/baz/quux:some-long-tag | sub-dom1.foo.com | sub-dom1.foo.com/bar/baz/quux | some-long-tag | -",
+            "b.gcr.io/test.example.com/my-app:test.example.com | b.gcr.io | b.gcr.io/test.example.com/my-app | test.example.com | -",
+            "xn--7o8h.com/myimage:xn--7o8h.com@sha512:{F128} | xn--7o8h.com | xn--7o8h.com/myimage | xn--7o8h.com | sha512:{F128}",
+            "foo_bar.com:8080 |  | foo_bar.com | 8080 | -",
+            "foo/foo_bar.com:8080 | foo | foo/foo_bar.com | 8080 | -",
+            "192.168.1.1:5000 |  | 192.168.1.1 | 5000 | -",
+            "192.168.1.1:5000/repo:5050 | 192.168.1.1:5000 | 192.168.1.1:5000/repo | 5050 | -",
+            "[2001:db8:1:2:3:4:5:6]/repo:tag | [2001:db8:1:2:3:4:5:6] | [2001:db8:1:2:3:4:5:6]/repo | tag | -",
+            "[2001:db8::]:5000/repo | [2001:db8::]:5000 | [2001:db8::]:5000/repo | - | -",
+            "[fe80::1%@invalidzone]:5000/repo | !invalid_format",
+        ];
+        let (a255, a256) = ("a".repeat(255), "a".repeat(256));
+        let mut long = "a/".repeat(127);
+        long.push('a');
+        let extra = format!("{long}:tag-puts-this-over-max | a | {long} | tag-puts-this-over-max | -");
+        for row in rows.iter().copied().chain([extra.as_str()]) {
+            let row = row
+                .replace("{F64}", &f64)
+                .replace("{F128}", &f128)
+                .replace("{A255}", &a255)
+                .replace("{A256}", &a256);
+            let cols: Vec<&str> = row.split(" | ").map(str::trim).collect();
+            let input = cols[0];
+            check_against_oracle(input);
+            if let Some(code) = cols[1].strip_prefix('!') {
+                assert_eq!(parse(input).unwrap_err().kind.code(), code, "{input:?}");
+                continue;
+            }
+            let r = parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+            let opt = |x: &str| (x != "-").then(|| x.to_owned());
+            assert_eq!(r.domain(), cols[1], "{input:?}");
+            assert_eq!(r.name(), cols[2], "{input:?}");
+            assert_eq!(
+                (r.tag().map(str::to_owned), r.digest().map(str::to_owned)),
+                (opt(cols[3]), opt(cols[4]))
+            );
+            assert_eq!(r.to_string(), input);
+        }
+    }
+
+    /// Facts from distribution/reference `normalize_test.go`: names `ParseNormalizedNamed` accepts or
+    /// refuses, and (familiar | full | ambiguous) spellings that normalise to one repository.
+    #[test]
+    fn upstream_normalize_vectors() {
+        let id = "1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a";
+        for ok in [
+            "docker/docker",
+            "library/debian",
+            "debian",
+            "docker.io/docker/docker",
+            "index.docker.io/debian",
+            "127.0.0.1:5000/library/debian",
+            "192.168.0.1",
+            "192.168.0.1:80",
+            "192.168.0.1:8/debian",
+            "thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev",
+            "[fc00::1]:5000/docker/docker",
+            "[fc00:1:2:3:4:5:6:7]:5000/library/debian",
+            &format!("docker.io/{id}"),
+            "Docker/docker",
+            "DOCKER/docker",
+            "docker---rules/docker",
+            "d/docker",
+            "dock__er/docker",
+        ] {
+            assert!(parse_normalized_named(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "https://github.com/docker/docker",
+            "docker/Docker",
+            "-docker",
+            "-docker/docker",
+            "-docker.io/docker/docker",
+            "docker///docker",
+            "docker.io/docker/Docker",
+            "[fc00::1]",
+            "[fc00::1]:5000",
+            "fc00::1:5000/debian",
+            "[fe80::1%eth0]:5000/debian",
+            "[2001:db8:3:4::192.0.2.33]:5000/debian",
+            id,
+            "docker-/docker",
+            "____/____",
+            "_docker/_docker",
+            "dock_.er/docker",
+            "docker/",
+            "-foo",
+        ] {
+            assert!(parse_normalized_named(bad).is_err(), "{bad:?}");
+        }
+        // familiar | full | ambiguous (or "") | domain | path
+        let rows = [
+            "fooo/bar | docker.io/fooo/bar | index.docker.io/fooo/bar | docker.io | fooo/bar",
+            "ubuntu | docker.io/library/ubuntu | library/ubuntu | docker.io | library/ubuntu",
+            "other/library | docker.io/other/library |  | docker.io | other/library",
+            "127.0.0.1:8000/privatebase | 127.0.0.1:8000/privatebase |  | 127.0.0.1:8000 | privatebase",
+            "example.com:8000/private/moonbase | example.com:8000/private/moonbase |  | example.com:8000 | private/moonbase",
+            "ubuntu-12.04-base | docker.io/library/ubuntu-12.04-base | index.docker.io/library/ubuntu-12.04-base | docker.io | library/ubuntu-12.04-base",
+            "foo | docker.io/library/foo | docker.io/foo | docker.io | library/foo",
+            "library/foo/bar | docker.io/library/foo/bar |  | docker.io | library/foo/bar",
+            "store/foo/bar | docker.io/store/foo/bar |  | docker.io | store/foo/bar",
+            "FOO/bar | FOO/bar |  | FOO | bar",
+        ];
+        for row in rows {
+            let [familiar, full, ambiguous, domain, path] = row.split(" | ").map(str::trim).collect::<Vec<_>>()[..]
+            else {
+                panic!("bad row {row}");
+            };
+            for spelling in [familiar, full, ambiguous].into_iter().filter(|x| !x.is_empty()) {
+                let r = parse_normalized_named(spelling).unwrap_or_else(|e| panic!("{spelling:?}: {e}"));
+                assert_eq!((r.domain(), r.path()), (domain, path), "{spelling:?}");
+                assert_eq!(r.to_string(), full, "{spelling:?}");
+                assert_eq!(r.familiar_name(), familiar, "{spelling:?}");
+            }
+        }
+        let short = "busybox:latest@sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa";
+        let r = parse_normalized_named(short).unwrap();
+        assert_eq!(r.to_string(), format!("docker.io/library/{short}"));
+        assert_eq!(r.familiar_string(), short);
+    }
+
+    #[test]
+    fn parse_named_canonical_only() {
+        let d = sha256();
+        for ok in [
+            "docker.io/library/foo".to_owned(),
+            "docker.io/library/foo:tag".to_owned(),
+            "localhost/foo".to_owned(),
+            "Foo/bar".to_owned(),
+            format!("gcr.io/a/b:t@{d}"),
+        ] {
+            assert_eq!(parse_named(&ok).unwrap().to_string(), ok);
+        }
+        for not_canonical in [
+            "foo",
+            "library/foo",
+            "docker.io/foo",
+            "index.docker.io/library/foo",
+            "test.com",
+        ] {
+            assert_eq!(
+                parse_named(not_canonical).unwrap_err().kind,
+                K::NameNotCanonical,
+                "{not_canonical}"
+            );
+        }
+        // Normalisation errors pass through.
+        assert_eq!(parse_named("").unwrap_err().kind, K::InvalidFormat);
+        assert_eq!(parse_named("FOO").unwrap_err().kind, K::NormalizedNameNotLowercase);
+    }
+
+    #[test]
+    fn identifier_rule() {
+        assert!(is_identifier(&hex(64)));
+        assert!(!is_identifier(&hex(63)));
+        assert!(!is_identifier(&hex(65)));
+        assert!(!is_identifier(&hex(64).to_uppercase()));
+        assert!(!is_identifier(&format!("{}g", hex(63))));
+        assert!(!is_identifier(""));
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // go-digest (spec §5), directly.
+
+    #[test]
+    fn go_digest_validate_table() {
+        let rows: Vec<(String, Result<(), K>)> = vec![
+            (sha256(), Ok(())),
+            (format!("sha384:{}", hex(96)), Ok(())),
+            (format!("sha512:{}", hex(128)), Ok(())),
+            // Length is checked before the character set.
+            (
+                "sha256:d41d8cd98f00b204e9800m98ecf8427e".into(),
+                Err(K::DigestInvalidLength),
+            ),
+            (
+                format!("sha256:{}", hex(64).to_uppercase()),
+                Err(K::DigestInvalidFormat),
+            ),
+            (format!("sha256:{}z", hex(63)), Err(K::DigestInvalidFormat)),
+            (format!("sha512:{}", hex(64)), Err(K::DigestInvalidLength)),
+            ("sha256".into(), Err(K::DigestInvalidFormat)),
+            (format!(":{}", hex(64)), Err(K::DigestInvalidFormat)),
+            ("sha256:".into(), Err(K::DigestInvalidFormat)),
+            (String::new(), Err(K::DigestInvalidFormat)),
+            // Unknown algorithm: Unsupported iff the whole string fits go-digest's DigestRegexp.
+            (
+                "sha256+b64:LCa0a2j_xo_5m0U8HTBBNBNCLXBkg7-g-YpeiGJm564".into(),
+                Err(K::DigestUnsupported),
+            ),
+            (format!("md5:{}", hex(32)), Err(K::DigestUnsupported)),
+            ("a.b+c_d-e:=".into(), Err(K::DigestUnsupported)),
+            (format!("SHA256:{}", hex(64)), Err(K::DigestInvalidFormat)),
+            ("md5:a:b".into(), Err(K::DigestInvalidFormat)),
+            ("md5:a b".into(), Err(K::DigestInvalidFormat)),
+            (".md5:ab".into(), Err(K::DigestInvalidFormat)),
+            ("md5..x:ab".into(), Err(K::DigestInvalidFormat)),
+        ];
+        for (input, want) in rows {
+            assert_eq!(validate_digest(&input), want, "{input:?}");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Errors (spec §4).
+
+    #[test]
+    fn error_codes_are_stable_and_distinct() {
+        let want = [
+            "invalid_format",
+            "tag_invalid_format",
+            "reference_digest_invalid_format",
+            "name_contains_uppercase",
+            "name_empty",
+            "name_too_long",
+            "name_not_canonical",
+            "digest_invalid_format",
+            "digest_invalid_length",
+            "digest_unsupported",
+            "normalized_name_not_lowercase",
+            "normalized_name_is_identifier",
+        ];
+        let got: Vec<&str> = K::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(got, want);
+        let messages: std::collections::HashSet<&str> = K::ALL.iter().map(|k| k.go_message()).collect();
+        assert_eq!(
+            messages.len(),
+            K::ALL.len(),
+            "the two 'digest format' errors stay distinct"
+        );
+    }
+
+    #[test]
+    fn error_display() {
+        let show = |r: Result<Reference, ReferenceError>| r.unwrap_err().to_string();
+        assert_eq!(
+            show(parse("")),
+            r#"invalid reference "": repository name must have at least one component"#
+        );
+        assert_eq!(
+            show(parse("FOO")),
+            r#"invalid reference "FOO": repository name must be lowercase"#
+        );
+        assert_eq!(
+            show(parse("foo\n")),
+            r#"invalid reference "foo\n": invalid reference format"#
+        );
+        assert_eq!(
+            show(parse(&"a".repeat(256))),
+            format!(
+                r#"invalid reference "{}": repository name must not be more than 255 characters"#,
+                "a".repeat(256)
+            )
+        );
+        assert_eq!(
+            show(parse(&format!("foo@sha256:{}", hex(32)))),
+            format!(
+                r#"invalid reference "foo@sha256:{}": invalid checksum digest length"#,
+                hex(32)
+            )
+        );
+        assert_eq!(
+            show(parse(&format!("foo@md5:{}", hex(32)))),
+            format!(
+                r#"invalid reference "foo@md5:{}": unsupported digest algorithm"#,
+                hex(32)
+            )
+        );
+        assert_eq!(
+            show(parse(&format!("foo@sha256:{}", hex(64).to_uppercase()))),
+            format!(
+                r#"invalid reference "foo@sha256:{}": invalid checksum digest format"#,
+                hex(64).to_uppercase()
+            )
+        );
+        assert_eq!(
+            show(parse_named("foo")),
+            r#"invalid reference "foo": repository name must be canonical"#
+        );
+        assert_eq!(
+            show(parse_normalized_named(&hex(64))),
+            format!(
+                r#"invalid reference "{0}": invalid repository name ({0}), cannot specify 64-byte hexadecimal strings"#,
+                hex(64)
+            )
+        );
+        // X is the normalised remainder up to its first `:` (so `library/` and the algorithm are in it).
+        assert_eq!(
+            show(parse_normalized_named(&format!("foo@SHA256:{}", hex(64)))),
+            format!(
+                r#"invalid reference "foo@SHA256:{}": invalid reference format: repository name (library/foo@SHA256) must be lowercase"#,
+                hex(64)
+            )
+        );
+        assert_eq!(
+            show(parse_normalized_named("Foo/Bar:Tag")),
+            r#"invalid reference "Foo/Bar:Tag": invalid reference format: repository name (Bar) must be lowercase"#
+        );
+        assert_eq!(
+            show(parse_normalized_named("FOO_/bar")),
+            r#"invalid reference "FOO_/bar": invalid reference format"#
+        );
+        // A control character in X stays escaped: one line.
+        let msg = show(parse_normalized_named("a/B\nc"));
+        assert!(!msg.contains('\n'), "{msg}");
+        assert!(msg.ends_with(r"repository name (a/B\nc) must be lowercase"), "{msg}");
+    }
+
+    #[test]
+    fn docker_ref_and_helpers() {
+        let d = sha256();
+        let r = parse(&format!("foo:tag@{d}")).unwrap();
+        assert_eq!(r.docker_ref().to_string(), format!("foo@{d}"));
+        assert!(!r.is_name_only());
+        let r = parse("foo").unwrap();
+        assert!(r.is_name_only());
+        assert_eq!(r.docker_ref().tag(), Some("latest"));
+        assert_eq!(r.docker_ref().docker_ref(), r.docker_ref());
+        let r = parse("foo:v1").unwrap();
+        assert_eq!(r.docker_ref(), r);
+        // Raw references keep an empty domain; name() is then the path.
+        assert_eq!(parse("foo_bar/baz").unwrap().name(), "foo_bar/baz");
+        assert_eq!(parse("a.io/b/c:t").unwrap().name(), "a.io/b/c");
+        // Familiar forms only touch `docker.io`.
+        assert_eq!(parse("docker.io/library/foo:t").unwrap().familiar_string(), "foo:t");
+        assert_eq!(
+            parse("Docker.io/library/foo").unwrap().familiar_string(),
+            "Docker.io/library/foo"
+        );
+        assert_eq!(parse("docker.io/library/a/b").unwrap().familiar_name(), "library/a/b");
+    }
+
+    // ------------------------------------------------------------------------------------------
+    // Differential oracle: Go's own patterns (regexp.go), compiled by the `regex` crate, whose
+    // leftmost-first capture semantics are those of Go's RE2-style regexp package.
+
+    mod oracle {
+        use regex::Regex;
+        use std::sync::OnceLock;
+
+        const ALPHANUMERIC: &str = "[a-z0-9]+";
+        const SEPARATOR: &str = "(?:[._]|__|[-]+)";
+        const DOMAIN_NAME_COMPONENT: &str = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+        const OPTIONAL_PORT: &str = "(?::[0-9]+)?";
+        const TAG: &str = r"[0-9A-Za-z_][0-9A-Za-z_.-]{0,127}";
+        const DIGEST: &str = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][[:xdigit:]]{32,}";
+        const IPV6: &str = r"\[(?:[a-fA-F0-9:]+)\]";
+
+        fn patterns() -> &'static (Regex, Regex) {
+            static RES: OnceLock<(Regex, Regex)> = OnceLock::new();
+            RES.get_or_init(|| {
+                let domain_name = format!(r"{DOMAIN_NAME_COMPONENT}(?:\.{DOMAIN_NAME_COMPONENT})*");
+                let domain_and_port = format!("(?:{domain_name}|{IPV6}){OPTIONAL_PORT}");
+                let path_component = format!("{ALPHANUMERIC}(?:{SEPARATOR}{ALPHANUMERIC})*");
+                let remote_name = format!("{path_component}(?:/{path_component})*");
+                let name = format!("(?:{domain_and_port}/)?{remote_name}");
+                let reference = format!("^({name})(?::({TAG}))?(?:@({DIGEST}))?$");
+                let anchored_name = format!("^(?:({domain_and_port})/)?({remote_name})$");
+                (Regex::new(&reference).unwrap(), Regex::new(&anchored_name).unwrap())
+            })
+        }
+
+        /// (domain, path, tag, digest) as Go's Parse captures them, or None when the regexp fails.
+        pub fn captures(s: &str) -> Option<(String, String, Option<String>, Option<String>)> {
+            let (reference, anchored_name) = patterns();
+            let m = reference.captures(s)?;
+            let name = m.get(1).map_or("", |g| g.as_str());
+            let n = anchored_name.captures(name)?;
+            Some((
+                n.get(1).map_or("", |g| g.as_str()).to_owned(),
+                n.get(2).map_or("", |g| g.as_str()).to_owned(),
+                m.get(2).map(|g| g.as_str().to_owned()),
+                m.get(3).map(|g| g.as_str().to_owned()),
+            ))
+        }
+
+        /// Go's `strings.ToLower`: simple case mapping (Rust's only differs for U+0130).
+        pub fn go_to_lower(s: &str) -> String {
+            s.chars()
+                .flat_map(|c| {
+                    let v: Vec<char> = if c == '\u{0130}' {
+                        vec!['i']
+                    } else {
+                        c.to_lowercase().collect()
+                    };
+                    v
+                })
+                .collect()
+        }
+    }
+
+    /// reference.go `Parse`, step by step over the oracle regexps (digest rules reused from §5).
+    #[allow(clippy::type_complexity)]
+    fn oracle_parse(s: &str) -> Result<(String, String, Option<String>, Option<String>), K> {
+        if s.is_empty() {
+            return Err(K::NameEmpty);
+        }
+        let Some(caps) = oracle::captures(s) else {
+            let lower = oracle::go_to_lower(s);
+            return Err(if lower != s && oracle::captures(&lower).is_some() {
+                K::NameContainsUppercase
+            } else {
+                K::InvalidFormat
+            });
+        };
+        if caps.1.len() > 255 {
+            return Err(K::NameTooLong);
+        }
+        if let Some(d) = &caps.3 {
+            validate_digest(d)?;
+        }
+        Ok(caps)
+    }
+
+    fn check_against_oracle(s: &str) {
+        let mine = parse(s).map(|r| parts(&r)).map_err(|e| e.kind);
+        assert_eq!(mine, oracle_parse(s), "{s:?}");
+    }
+
+    #[test]
+    fn oracle_agrees_on_every_table_input() {
+        for (input, ..) in raw_valid_rows() {
+            check_against_oracle(&input);
+        }
+        for (input, _) in raw_invalid_rows() {
+            check_against_oracle(&input);
+        }
+        for s in [
+            "a:b/c",
+            "[::1]",
+            "[::1]:5/a",
+            "[:]/a",
+            "::1/a",
+            "\u{212A}",
+            "foo/\u{0130}",
+            // Cases once found by proptest against deliberately broken parsers (mutation checks).
+            "\u{212A}0",
+            "a@A:A00Aaa0aA00AaAaa0aAAaAAaA0a0A0a",
+            "0/0",
+            "FOO_/bar",
+            "a/B:C",
+            "-a/b",
+        ] {
+            check_against_oracle(s);
+        }
+    }
+
+    /// Valid references built from the grammar (bounded sizes), as a regex for proptest.
+    const GRAMMAR: &str = concat!(
+        r"(((([a-zA-Z0-9]([a-zA-Z0-9-]{0,3}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,3}[a-zA-Z0-9])?){0,2})",
+        r"|\[[a-fA-F0-9:]{1,6}\])(:[0-9]{1,5})?/)?",
+        r"[a-z0-9]{1,3}(([._]|__|-{1,2})[a-z0-9]{1,3}){0,2}(/[a-z0-9]{1,3}(([._]|__|-{1,2})[a-z0-9]{1,3}){0,2}){0,2}",
+        r"(:[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,8})?",
+        r"(@(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}|[a-zA-Z][a-zA-Z0-9]{0,3}([-_+.][a-zA-Z][a-zA-Z0-9]{0,2})?:[a-fA-F0-9]{32,40}))?",
+    );
+    /// The grammar's alphabet.
+    const ALPHABET: &str = r"[a-zA-Z0-9._:/@\[\]-]";
+
+    /// A grammar string with one random edit (insert, replace or delete) from the alphabet.
+    fn near_valid() -> impl Strategy<Value = String> {
+        (GRAMMAR, any::<prop::sample::Index>(), 0..3u8, ALPHABET).prop_map(|(s, at, op, c)| {
+            let mut chars: Vec<char> = s.chars().collect();
+            let i = at.index(chars.len() + 1);
+            match op {
+                0 => chars.insert(i, c.chars().next().unwrap()),
+                1 if i < chars.len() => chars[i] = c.chars().next().unwrap(),
+                _ if i < chars.len() => {
+                    chars.remove(i);
+                }
+                _ => {}
+            }
+            chars.into_iter().collect()
+        })
+    }
+
+    fn any_input() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            prop::string::string_regex(&format!("{ALPHABET}{{0,40}}")).unwrap(),
+            GRAMMAR,
+            near_valid(),
+            // Uppercase / non-ASCII look-alikes around a valid core.
+            (GRAMMAR, "[A-Z\u{212A}\u{0130}é\n ]{0,2}").prop_map(|(s, x)| format!("{x}{s}")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// (1) No panic on any input; errors carry the input.
+        #[test]
+        fn prop_never_panics(s in any_input()) {
+            for result in [parse(&s), parse_normalized_named(&s), parse_docker_ref(&s), parse_named(&s)] {
+                match result {
+                    Ok(r) => { let _ = (r.to_string(), r.familiar_string(), r.name()); }
+                    Err(e) => { prop_assert_eq!(&e.input, &s); let _ = e.to_string(); }
+                }
+            }
+        }
+
+        /// Raw Parse agrees with Go's regexps run by a leftmost-first engine.
+        #[test]
+        fn prop_agrees_with_go_regexps(s in any_input()) {
+            check_against_oracle(&s);
+        }
+
+        /// (3) Raw Parse: String() reproduces every valid input.
+        #[test]
+        fn prop_raw_round_trip(s in prop_oneof![GRAMMAR.prop_map(String::from), near_valid()]) {
+            if let Ok(r) = parse(&s) {
+                prop_assert_eq!(r.to_string(), s.clone());
+                prop_assert_eq!(parse(&r.to_string()), Ok(r));
+            }
+        }
+
+        /// (2) Normalised: the fully qualified form parses back to itself and is a fixed point.
+        #[test]
+        fn prop_docker_ref_fixed_point(s in any_input()) {
+            if let Ok(r) = parse_normalized_named(&s) {
+                let full = r.docker_ref();
+                let text = full.to_string();
+                prop_assert_eq!(parse_normalized_named(&text), Ok(full.clone()));
+                prop_assert_eq!(parse_docker_ref(&text).map(|x| x.to_string()), Ok(text.clone()));
+                prop_assert_eq!(parse_named(&text), Ok(full.clone()));
+                // The normalised String() is itself a valid raw reference with the same parts
+                // unless the domain was re-derived as "" (then it is identical anyway).
+                prop_assert_eq!(parse(&text), Ok(full));
+            }
+        }
+    }
+
+    /// (4) Linear time: 100 kB adversarial inputs. A quadratic scan (10^10 steps per input) or a
+    /// backtracking matcher would take minutes or forever; the whole loop takes ~0.2 s in a debug
+    /// build, so a 20 s bound separates the two without flaking on a loaded machine.
+    #[test]
+    fn adversarial_inputs_are_linear() {
+        let n = 100_000;
+        let inputs = [
+            format!("{}!", "a".repeat(n)),
+            format!("{}!", "a-".repeat(n / 2)),
+            format!("{}/", "a/".repeat(n / 2)),
+            format!("{}!", "a.".repeat(n / 2)),
+            format!("{}/x", "a.".repeat(n / 2)),
+            format!("[{}/x", ":".repeat(n)),
+            format!("[{}]:/x", "a".repeat(n)),
+            format!("{}:1/x!", "a-a.".repeat(n / 4)),
+            format!("foo@sha256:{}!", "a".repeat(n)),
+            format!("foo@{}:{}", "a.".repeat(n / 4), "a".repeat(n / 2)),
+            format!("foo:{}", "a".repeat(n)),
+            format!("{}/x", "A".repeat(n)),
+            "A:".repeat(n / 2),
+            "é".repeat(n / 2),
+            format!("{}{}", "a__".repeat(n / 3), "_"),
+        ];
+        let start = std::time::Instant::now();
+        for s in &inputs {
+            assert!(s.len() >= n - 2);
+            let _ = parse(s);
+            let _ = parse_normalized_named(s);
+        }
+        let elapsed = start.elapsed();
+        assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
+    }
 }

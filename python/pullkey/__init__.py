@@ -1,1 +1,51 @@
-"""pullkey: which registry credentials open this image? (placeholder, filled by integration)"""
+"""pullkey: which registry credentials open this image?
+
+A kubelet image credential provider, a gRPC service and a CLI over one Rust core. The public API:
+
+- :func:`parse_reference`, :func:`parse_references`, :class:`Reference`: image references parsed and
+  normalised as distribution/reference does;
+- :func:`match_image`: the kubelet's ``URLsMatchStr`` registry pattern matching;
+- :class:`Keyring`, :class:`Credential`: the merged keyring and its credentials, with provenance;
+- :class:`Resolver`, :class:`Options` (from :mod:`pullkey.service`): the transport-neutral resolver;
+- the error classes of :mod:`pullkey.errors`.
+
+NOTE: this module is imported on the kubelet exec path, so it imports only the Rust core and the
+error classes eagerly; the resolver is loaded on first access.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pullkey._core import Credential, Keyring, Reference, match_image, parse_reference, parse_references
+from pullkey._core import __version__ as __version__
+from pullkey.errors import ConfigError, InvalidReference, InvalidRequest, NotLoaded, PullkeyError
+
+if TYPE_CHECKING:
+    from pullkey.service import Answer, Options, Resolver
+
+__all__ = [
+    "Answer",
+    "ConfigError",
+    "Credential",
+    "InvalidReference",
+    "InvalidRequest",
+    "Keyring",
+    "NotLoaded",
+    "Options",
+    "PullkeyError",
+    "Reference",
+    "Resolver",
+    "__version__",
+    "match_image",
+    "parse_reference",
+    "parse_references",
+]
+
+
+def __getattr__(name: str) -> object:
+    if name in ("Answer", "Options", "Resolver"):
+        from pullkey import service
+
+        return getattr(service, name)
+    raise AttributeError(f"module 'pullkey' has no attribute {name!r}")

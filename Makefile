@@ -1,0 +1,86 @@
+# pullkey: the one interface for people, hooks and CI (`make help`).
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export VIRTUAL_ENV := $(CURDIR)/$(VENV)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help
+help: ## show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q -U pip
+	$(PY) -m pip install -q --group dev
+	touch $@
+
+.PHONY: install
+install: $(STAMP) build-dev ## create .venv with every dev dependency and build pullkey into it
+
+.PHONY: build-dev
+build-dev: $(STAMP) ## build the extension (debug) and install pullkey into .venv
+	$(VENV)/bin/maturin develop -q
+
+.PHONY: build-prod
+build-prod: $(STAMP) ## build an optimised wheel and install it (what benchmarks measure)
+	rm -rf dist && $(VENV)/bin/maturin build -q --release -o dist
+	$(PY) -m pip install -q --force-reinstall --no-deps dist/*.whl
+	$(PY) -m pip install -q dist/*.whl
+
+.PHONY: demo
+demo: install ## run a kubelet request through the exec plugin on the sample node credentials
+	@echo '$$ pullkey --config examples/pullkey.yaml < examples/request.json'
+	@HOME=$(CURDIR)/examples/home $(VENV)/bin/pullkey --config examples/pullkey.yaml < examples/request.json
+	@echo
+	@echo '$$ pullkey explain --config examples/pullkey.yaml registry.example.com:5000/team/app'
+	@HOME=$(CURDIR)/examples/home $(VENV)/bin/pullkey explain --config examples/pullkey.yaml \
+		registry.example.com:5000/team/app
+
+.PHONY: e2e-deps
+e2e-deps: ## install the Debian packages the end-to-end tests need (docker-registry, skopeo, ...)
+	bash ci/install-e2e-deps.sh
+
+.PHONY: format
+format: $(STAMP) ## format Rust and Python
+	cargo fmt
+	$(VENV)/bin/ruff check --fix python tests bench
+	$(VENV)/bin/ruff format python tests bench
+
+.PHONY: lint
+lint: $(STAMP) ## rustfmt, clippy, ruff, mypy, stubtest
+	cargo fmt --check
+	cargo clippy -q --all-targets -- -D warnings
+	cargo clippy -q --all-targets --features python -- -D warnings
+	$(VENV)/bin/ruff check python tests bench
+	$(VENV)/bin/ruff format --check python tests bench
+	$(VENV)/bin/mypy
+	$(PY) -m mypy.stubtest pullkey._core --allowlist .stubtest-allowlist
+
+.PHONY: protos
+protos: $(STAMP) ## regenerate python/pullkey/v1 from protos/
+	bash scripts/gen_protos.sh
+
+.PHONY: protos-check
+protos-check: protos ## fail when the checked-in gRPC stubs differ from what protos/ generates
+	git diff --exit-code -- python/pullkey/v1
+
+.PHONY: test-rust
+test-rust: ## cargo tests (no Python needed)
+	cargo test -q
+
+.PHONY: test-python
+test-python: build-dev ## pytest (unit, exec, gRPC, end-to-end)
+	$(PY) -m pytest -q
+
+.PHONY: test
+test: install e2e-deps test-rust lint protos-check test-python ## everything CI runs, from a fresh clone
+
+.PHONY: bench
+bench: build-prod ## benchmarks against peers; writes bench/results/RESULTS.md
+	$(PY) bench/run.py all
+
+.PHONY: all
+all: install lint test-rust test-python ## build, lint and test

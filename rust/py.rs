@@ -1,0 +1,426 @@
+//! The only pyo3 file: the `pullkey._core` extension module. Each function converts its arguments,
+//! calls the core, converts the result, and maps `CoreError` through the one `From` below.
+//! User code imports from `pullkey`, never from `pullkey._core`.
+#![allow(clippy::needless_pass_by_value)] // reason: pyo3 extracts Python arguments into owned values
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+
+use crate::dockercfg::{self, ConfigFormat};
+use crate::error::CoreError;
+use crate::hostglob;
+use crate::keyring::{self, CacheKeyType, CachePolicy};
+use crate::pconfig::{self, Format};
+use crate::protocol;
+use crate::resolve::{self, ReferenceView, SearchPolicy, SourceData, SourceFile};
+
+// Exception classes are defined in Python (pullkey/errors.py) and only raised from here.
+pyo3::import_exception!(pullkey.errors, InvalidReference);
+pyo3::import_exception!(pullkey.errors, ConfigError);
+pyo3::import_exception!(pullkey.errors, InvalidRequest);
+
+impl From<CoreError> for PyErr {
+    fn from(err: CoreError) -> PyErr {
+        let message = err.to_string();
+        match err {
+            CoreError::Reference(e) => InvalidReference::new_err((message, e.kind.code(), e.input)),
+            CoreError::DockerConfig(_) => ConfigError::new_err((message, "")),
+            CoreError::Config(e) => ConfigError::new_err((message, e.path)),
+            CoreError::Request(_) => InvalidRequest::new_err(message),
+        }
+    }
+}
+
+/// A parsed image reference (see `_core.pyi`).
+#[pyclass(frozen, eq, hash, get_all, module = "pullkey._core", name = "Reference")]
+#[derive(PartialEq, Eq, Hash)]
+pub struct PyReference {
+    domain: String,
+    path: String,
+    tag: Option<String>,
+    digest: Option<String>,
+    repository: String,
+    normalized: String,
+    familiar: String,
+    default_pull_policy: &'static str,
+}
+
+impl From<ReferenceView> for PyReference {
+    fn from(v: ReferenceView) -> Self {
+        Self {
+            domain: v.domain,
+            path: v.path,
+            tag: v.tag,
+            digest: v.digest,
+            repository: v.repository,
+            normalized: v.normalized,
+            familiar: v.familiar,
+            default_pull_policy: v.default_pull_policy,
+        }
+    }
+}
+
+#[pymethods]
+impl PyReference {
+    fn __str__(&self) -> &str {
+        &self.normalized
+    }
+    fn __repr__(&self) -> String {
+        format!("Reference({:?})", self.normalized)
+    }
+}
+
+#[pyfunction]
+#[pyo3(signature = (text, *, normalize = true))]
+fn parse_reference(text: &str, normalize: bool) -> PyResult<PyReference> {
+    Ok(resolve::describe_reference(text, normalize)?.into())
+}
+
+#[pyfunction]
+#[pyo3(signature = (texts, *, normalize = true))]
+fn parse_references(py: Python<'_>, texts: Vec<String>, normalize: bool) -> PyResult<Vec<Py<PyAny>>> {
+    texts
+        .into_iter()
+        .map(|text| match resolve::describe_reference(&text, normalize) {
+            Ok(view) => Ok(Py::new(py, PyReference::from(view))?.into_any()),
+            Err(err) => Ok(PyErr::from(err).into_value(py).into_any()),
+        })
+        .collect()
+}
+
+#[pyfunction]
+fn match_image(pattern: &str, image: &str) -> bool {
+    hostglob::urls_match_str(pattern, image)
+}
+
+/// One credential with its provenance. The password and tokens never appear in `repr`.
+#[pyclass(frozen, get_all, module = "pullkey._core", name = "Credential")]
+pub struct PyCredential {
+    key: String,
+    raw_key: String,
+    username: String,
+    password: String,
+    email: String,
+    identity_token: String,
+    registry_token: String,
+    source: String,
+}
+
+impl From<&keyring::Credential> for PyCredential {
+    fn from(c: &keyring::Credential) -> Self {
+        Self {
+            key: c.key.clone(),
+            raw_key: c.raw_key.clone(),
+            username: c.auth.username.clone(),
+            password: c.auth.password.clone(),
+            email: c.auth.email.clone(),
+            identity_token: c.auth.identity_token.clone(),
+            registry_token: c.auth.registry_token.clone(),
+            source: c.source.clone(),
+        }
+    }
+}
+
+#[pymethods]
+impl PyCredential {
+    fn __repr__(&self) -> String {
+        format!(
+            "Credential(key={:?}, username={:?}, password=<redacted>, source={:?})",
+            self.key, self.username, self.source
+        )
+    }
+}
+
+fn cache_policy(name: &str) -> PyResult<CachePolicy> {
+    match name {
+        "auto" => Ok(CachePolicy::Auto),
+        "Image" => Ok(CachePolicy::Image),
+        "Registry" => Ok(CachePolicy::Registry),
+        "Global" => Ok(CachePolicy::Global),
+        _ => Err(PyValueError::new_err(format!(
+            "unknown cache policy {name:?}, expected one of auto, Image, Registry, Global"
+        ))),
+    }
+}
+
+fn cache_key_type_name(t: CacheKeyType) -> &'static str {
+    match t {
+        CacheKeyType::Image => "Image",
+        CacheKeyType::Registry => "Registry",
+        CacheKeyType::Global => "Global",
+    }
+}
+
+fn source_file(name: String, kind: &str, data: &Bound<'_, PyAny>, search_path: bool) -> PyResult<SourceFile> {
+    let data = match kind {
+        "auto" => SourceData::DockerConfig {
+            format: None,
+            data: data.extract()?,
+        },
+        "config.json" => SourceData::DockerConfig {
+            format: Some(ConfigFormat::ConfigJson),
+            data: data.extract()?,
+        },
+        "dockercfg" => SourceData::DockerConfig {
+            format: Some(ConfigFormat::DockerCfg),
+            data: data.extract()?,
+        },
+        "secret" => SourceData::SecretManifest { data: data.extract()? },
+        "secret-dir" => SourceData::SecretDir { files: data.extract()? },
+        _ => return Err(PyValueError::new_err(format!("unknown source kind {kind:?}"))),
+    };
+    Ok(SourceFile {
+        name,
+        data,
+        search_path,
+    })
+}
+
+fn source_files(sources: Vec<(String, String, Bound<'_, PyAny>, bool)>) -> PyResult<Vec<SourceFile>> {
+    sources
+        .into_iter()
+        .map(|(name, kind, data, search_path)| source_file(name, &kind, &data, search_path))
+        .collect()
+}
+
+/// The merged keyring (pull-secret group, then node group).
+#[pyclass(frozen, module = "pullkey._core", name = "Keyring")]
+pub struct PyKeyring {
+    inner: keyring::Keyring,
+}
+
+#[pymethods]
+impl PyKeyring {
+    #[new]
+    fn new() -> Self {
+        Self {
+            inner: keyring::Keyring::default(),
+        }
+    }
+
+    #[classmethod]
+    #[pyo3(signature = (data, source = ""))]
+    fn from_docker_config(
+        _cls: &Bound<'_, pyo3::types::PyType>,
+        data: &Bound<'_, PyAny>,
+        source: &str,
+    ) -> PyResult<Self> {
+        // A mapping is serialised with the stdlib json module; text and bytes are parsed as they are.
+        let bytes: Vec<u8> = if let Ok(text) = data.cast::<PyString>() {
+            text.to_str()?.as_bytes().to_vec()
+        } else if let Ok(raw) = data.cast::<PyBytes>() {
+            raw.as_bytes().to_vec()
+        } else {
+            let json = data.py().import("json")?;
+            json.call_method1("dumps", (data,))?.extract::<String>()?.into_bytes()
+        };
+        let node = [SourceFile {
+            name: source.to_owned(),
+            data: SourceData::DockerConfig {
+                format: None,
+                data: bytes,
+            },
+            search_path: false,
+        }];
+        Ok(Self {
+            inner: resolve::build_keyring(&[], &node, SearchPolicy::Merge, true)?.keyring,
+        })
+    }
+
+    /// Build from source contents: returns (keyring, warnings, used source names).
+    #[staticmethod]
+    #[pyo3(signature = (secrets, node, *, search_policy = "merge", strict = false))]
+    fn build(
+        secrets: Vec<(String, String, Bound<'_, PyAny>, bool)>,
+        node: Vec<(String, String, Bound<'_, PyAny>, bool)>,
+        search_policy: &str,
+        strict: bool,
+    ) -> PyResult<(Self, Vec<String>, Vec<String>)> {
+        let policy = match search_policy {
+            "merge" => SearchPolicy::Merge,
+            "first" => SearchPolicy::First,
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown search policy {search_policy:?}, expected merge or first"
+                )))
+            }
+        };
+        let built = resolve::build_keyring(&source_files(secrets)?, &source_files(node)?, policy, strict)?;
+        Ok((Self { inner: built.keyring }, built.warnings, built.used))
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Keyring(<{} credentials>)", self.inner.len())
+    }
+
+    /// Credentials for `image` in kubelet order (the image is normalised first).
+    fn lookup(&self, image: &str) -> PyResult<Vec<PyCredential>> {
+        let (_, credentials) = resolve::lookup_image(&self.inner, image)?;
+        Ok(credentials.into_iter().map(PyCredential::from).collect())
+    }
+
+    /// (repository, credentials, cache key type) for `image` under `cache_policy`.
+    #[pyo3(signature = (image, cache_policy = "auto"))]
+    fn resolve(&self, image: &str, cache_policy: &str) -> PyResult<(String, Vec<PyCredential>, &'static str)> {
+        let policy = self::cache_policy(cache_policy)?;
+        let (repository, credentials) = resolve::lookup_image(&self.inner, image)?;
+        let kind = self.inner.response_auth(&repository, policy).cache_key_type;
+        Ok((
+            repository,
+            credentials.into_iter().map(PyCredential::from).collect(),
+            cache_key_type_name(kind),
+        ))
+    }
+
+    /// The `explain --json` object for `image` (no secret in it).
+    fn explain<'py>(&self, py: Python<'py>, image: &str) -> PyResult<Bound<'py, PyDict>> {
+        let repository = resolve::repository_of(image)?;
+        let explanation = self.inner.explain(&repository);
+        let out = PyDict::new(py);
+        out.set_item("image", image)?;
+        out.set_item("repository", &repository)?;
+        let credentials = PyList::empty(py);
+        for c in explanation.credentials {
+            let item = PyDict::new(py);
+            item.set_item("key", &c.key)?;
+            item.set_item("raw_key", &c.raw_key)?;
+            item.set_item("username", &c.auth.username)?;
+            item.set_item("source", &c.source)?;
+            credentials.append(item)?;
+        }
+        out.set_item("credentials", credentials)?;
+        let rejected = PyList::empty(py);
+        for r in explanation.rejected {
+            let item = PyDict::new(py);
+            item.set_item("key", r.key)?;
+            item.set_item("raw_key", r.raw_key)?;
+            item.set_item("source", r.source)?;
+            item.set_item("reason", r.reason)?;
+            rejected.append(item)?;
+        }
+        out.set_item("rejected", rejected)?;
+        Ok(out)
+    }
+
+    /// Answer one kubelet exec request (stdin bytes) with the response bytes for stdout.
+    #[pyo3(signature = (request, cache_policy = "auto", cache_duration = 300))]
+    fn exec_respond<'py>(
+        &self,
+        py: Python<'py>,
+        request: &[u8],
+        cache_policy: &str,
+        cache_duration: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let policy = self::cache_policy(cache_policy)?;
+        let out = resolve::exec_respond(&self.inner, request, policy, cache_duration)?;
+        Ok(PyBytes::new(py, &out))
+    }
+
+    /// `matchImages` patterns covering every image a key of this keyring can match.
+    fn match_images(&self) -> Vec<String> {
+        self.inner.match_images()
+    }
+}
+
+#[pyfunction]
+fn parse_docker_config_keys(data: &[u8]) -> PyResult<Vec<String>> {
+    // Used by `pullkey check` to list the keys of a file without exposing any credential.
+    Ok(dockercfg::parse_docker_config_auto(data)
+        .map_err(CoreError::from)?
+        .entries
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect())
+}
+
+fn cache_policy_name(p: CachePolicy) -> &'static str {
+    match p {
+        CachePolicy::Auto => "auto",
+        CachePolicy::Image => "Image",
+        CachePolicy::Registry => "Registry",
+        CachePolicy::Global => "Global",
+    }
+}
+
+/// pullkey's `ProviderConfig` as a dict (keys: `root_dir`, `search_policy`, `strict`, `sources`,
+/// `cache_policy`, `cache_duration`).
+#[pyfunction]
+fn load_provider_config<'py>(py: Python<'py>, data: &[u8], name: &str) -> PyResult<Bound<'py, PyDict>> {
+    let config = pconfig::parse_provider_config(data, name).map_err(CoreError::from)?;
+    let out = PyDict::new(py);
+    out.set_item("root_dir", config.root_dir)?;
+    out.set_item(
+        "search_policy",
+        match config.search_policy {
+            SearchPolicy::Merge => "merge",
+            SearchPolicy::First => "first",
+        },
+    )?;
+    out.set_item("strict", config.strict)?;
+    let sources = PyList::empty(py);
+    for source in config.sources {
+        let item = PyDict::new(py);
+        item.set_item("type", source.kind.as_str())?;
+        item.set_item("path", source.path)?;
+        item.set_item(
+            "format",
+            match source.format {
+                Format::Auto => "auto",
+                Format::ConfigJson => "config.json",
+                Format::DockerCfg => "dockercfg",
+            },
+        )?;
+        sources.append(item)?;
+    }
+    out.set_item("sources", sources)?;
+    out.set_item("cache_policy", cache_policy_name(config.cache.policy))?;
+    out.set_item("cache_duration", config.cache.duration_secs)?;
+    Ok(out)
+}
+
+/// A Go duration string in whole seconds (rounded down); negative durations are refused.
+#[pyfunction]
+fn parse_duration_seconds(text: &str) -> PyResult<u64> {
+    protocol::parse_go_duration(text)
+        .map(|d| d.as_secs())
+        .map_err(|message| ConfigError::new_err((format!("invalid duration {text:?}: {message}"), "")))
+}
+
+/// Every error the kubelet would report for these `CredentialProviderConfig` files (empty: valid).
+#[pyfunction]
+fn validate_kubelet_config(files: Vec<(String, Vec<u8>)>) -> Vec<String> {
+    pconfig::validate_kubelet_config(&files).err().unwrap_or_default()
+}
+
+#[pyfunction]
+fn render_kubelet_config(
+    name: &str,
+    match_images: Vec<String>,
+    default_cache_duration: u64,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+) -> String {
+    pconfig::render_kubelet_config(name, &match_images, default_cache_duration, &args, &env)
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<PyReference>()?;
+    m.add_class::<PyCredential>()?;
+    m.add_class::<PyKeyring>()?;
+    m.add_function(wrap_pyfunction!(parse_reference, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_references, m)?)?;
+    m.add_function(wrap_pyfunction!(match_image, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_docker_config_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(load_provider_config, m)?)?;
+    m.add_function(wrap_pyfunction!(parse_duration_seconds, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_kubelet_config, m)?)?;
+    m.add_function(wrap_pyfunction!(render_kubelet_config, m)?)?;
+    Ok(())
+}

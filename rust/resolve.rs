@@ -1,0 +1,223 @@
+//! Composition of the core pieces into what the transports need: building the merged keyring from
+//! source contents, looking an image up, and answering a kubelet exec request.
+//!
+//! Pure like the rest of the core: the caller (Python) finds and reads the files and passes their
+//! bytes in; this module never touches the file system.
+
+use crate::dockercfg::{self, ConfigFormat, DockerConfig};
+use crate::keyring::{BasicKeyring, CachePolicy, Credential, Keyring};
+use crate::protocol;
+use crate::reference;
+use crate::CoreError;
+
+/// What one source file holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceData {
+    /// A docker config file. `format: None` detects the format (`auths` member or not).
+    DockerConfig {
+        format: Option<ConfigFormat>,
+        data: Vec<u8>,
+    },
+    /// A file of Kubernetes Secret manifests (JSON/YAML, Secret or List).
+    SecretManifest { data: Vec<u8> },
+    /// A mounted secret volume: its files (name, contents).
+    SecretDir { files: Vec<(String, Vec<u8>)> },
+}
+
+/// One source: a display name (a path; never contents) and its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    pub name: String,
+    pub data: SourceData,
+    /// True for the kubelet search-path candidates (subject to the `first` search policy).
+    pub search_path: bool,
+}
+
+/// A built keyring, the warnings about sources that were skipped, and the sources that were used.
+#[derive(Debug, Clone, Default)]
+pub struct Built {
+    pub keyring: Keyring,
+    pub warnings: Vec<String>,
+    pub used: Vec<String>,
+}
+
+pub use crate::pconfig::SearchPolicy;
+
+fn parse_configs(source: &SourceFile) -> Result<Vec<(String, DockerConfig)>, CoreError> {
+    Ok(match &source.data {
+        SourceData::DockerConfig {
+            format: Some(format),
+            data,
+        } => {
+            vec![(source.name.clone(), dockercfg::parse_docker_config(data, *format)?)]
+        }
+        SourceData::DockerConfig { format: None, data } => {
+            vec![(source.name.clone(), dockercfg::parse_docker_config_auto(data)?)]
+        }
+        SourceData::SecretManifest { data } => dockercfg::parse_secret_manifests(data)?
+            .into_iter()
+            .filter_map(|secret| {
+                let name = format!("{} (secret {}/{})", source.name, secret.namespace, secret.name);
+                secret.config.map(|config| (name, config))
+            })
+            .collect(),
+        SourceData::SecretDir { files } => dockercfg::parse_secret_dir(files)?
+            .map(|config| vec![(source.name.clone(), config)])
+            .unwrap_or_default(),
+    })
+}
+
+fn add_all(group: &mut BasicKeyring, name: &str, config: DockerConfig, warnings: &mut Vec<String>) {
+    for (raw_key, auth) in config.entries {
+        if !group.add(&raw_key, auth, name) {
+            // kubelet keyring.go Add: an entry whose key does not parse as a URL is logged and ignored.
+            warnings.push(format!(
+                "{name}: registry key {raw_key:?} is not a valid URL, ignoring it"
+            ));
+        }
+    }
+}
+
+/// Builds the merged keyring: one group for every pull secret (they share one keyring, §d), then
+/// one group for node files (search paths and extra docker configs, in the order given).
+///
+/// A source that does not parse is skipped with a warning naming it, or is an error when `strict`.
+pub fn build_keyring(
+    secrets: &[SourceFile],
+    node: &[SourceFile],
+    policy: SearchPolicy,
+    strict: bool,
+) -> Result<Built, CoreError> {
+    let mut built = Built::default();
+    let mut secret_group = BasicKeyring::new();
+    let mut node_group = BasicKeyring::new();
+    for source in secrets {
+        match parse_configs(source) {
+            Ok(configs) => {
+                built.used.push(source.name.clone());
+                for (name, config) in configs {
+                    add_all(&mut secret_group, &name, config, &mut built.warnings);
+                }
+            }
+            Err(err) if strict => return Err(err),
+            Err(err) => built.warnings.push(format!("{}: skipped: {err}", source.name)),
+        }
+    }
+    // `first`: among search-path candidates, the first parseable config.json wins, else the first
+    // parseable .dockercfg (kubelet config.go ReadDockerConfigFile). Candidates arrive in search
+    // order with every config.json before every .dockercfg, so "first parseable" is enough once a
+    // config.json has been taken: later .dockercfg candidates are then never read.
+    let mut search_path_taken = false;
+    for source in node {
+        if source.search_path && policy == SearchPolicy::First && search_path_taken {
+            continue;
+        }
+        match parse_configs(source) {
+            Ok(configs) => {
+                if source.search_path {
+                    search_path_taken = true;
+                }
+                built.used.push(source.name.clone());
+                for (name, config) in configs {
+                    add_all(&mut node_group, &name, config, &mut built.warnings);
+                }
+            }
+            Err(err) if strict => return Err(err),
+            Err(err) => built.warnings.push(format!("{}: skipped: {err}", source.name)),
+        }
+    }
+    built.keyring.groups = vec![secret_group, node_group];
+    Ok(built)
+}
+
+/// Normalises `image` as the kubelet does before a lookup (spec/kubelet.md §a): the repository of
+/// `ParseNormalizedNamed`, without tag or digest.
+pub fn repository_of(image: &str) -> Result<String, CoreError> {
+    Ok(reference::parse_normalized_named(image)?.name())
+}
+
+/// Looks `image` (any reference form) up: its repository and the credentials in kubelet order.
+pub fn lookup_image<'a>(keyring: &'a Keyring, image: &str) -> Result<(String, Vec<&'a Credential>), CoreError> {
+    let repository = repository_of(image)?;
+    let credentials = keyring.lookup(&repository);
+    Ok((repository, credentials))
+}
+
+/// Answers one kubelet `CredentialProviderRequest` (the bytes read from stdin) with the bytes of the
+/// `CredentialProviderResponse` to write to stdout, in the request's `apiVersion`.
+pub fn exec_respond(
+    keyring: &Keyring,
+    request: &[u8],
+    policy: CachePolicy,
+    cache_duration_secs: u64,
+) -> Result<Vec<u8>, CoreError> {
+    let request = protocol::decode_request(request)?;
+    let repository = repository_of(&request.image)?;
+    let auth = keyring.response_auth(&repository, policy);
+    Ok(protocol::encode_response(
+        request.api_version,
+        auth.cache_key_type,
+        cache_duration_secs,
+        &auth.entries,
+    ))
+}
+
+/// Everything `pullkey parse` and `pullkey.parse_reference` report about one reference.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReferenceView {
+    pub domain: String,
+    pub path: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+    /// `domain/path`: the string the kubelet matches credentials against.
+    pub repository: String,
+    /// Fully qualified, as `ParseDockerRef` prints it.
+    pub normalized: String,
+    /// `FamiliarString`.
+    pub familiar: String,
+    /// `Always` or `IfNotPresent`.
+    pub default_pull_policy: &'static str,
+}
+
+/// The pull policy Kubernetes defaults a container to (seed/container-images.md "Image pull
+/// policy"; API defaulting via `parsers.ParseImageName`): `Always` when the tag is `latest`, or when
+/// there is neither tag nor digest (the tag then defaults to `latest`); otherwise `IfNotPresent`.
+pub fn default_pull_policy(tag: Option<&str>, digest: Option<&str>) -> &'static str {
+    match (tag, digest) {
+        (Some("latest"), _) | (None, None) => "Always",
+        _ => "IfNotPresent",
+    }
+}
+
+/// Parses `text` (normalised like `ParseNormalizedNamed`, or raw like `Parse`) into a [`ReferenceView`].
+pub fn describe_reference(text: &str, normalize: bool) -> Result<ReferenceView, CoreError> {
+    let parsed = if normalize {
+        reference::parse_normalized_named(text)?
+    } else {
+        reference::parse(text)?
+    };
+    Ok(ReferenceView {
+        domain: parsed.domain().to_owned(),
+        path: parsed.path().to_owned(),
+        tag: parsed.tag().map(str::to_owned),
+        digest: parsed.digest().map(str::to_owned),
+        repository: parsed.name(),
+        normalized: parsed.docker_ref().to_string(),
+        familiar: parsed.familiar_string(),
+        default_pull_policy: default_pull_policy(parsed.tag(), parsed.digest()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_policy_follows_the_tag() {
+        assert_eq!(default_pull_policy(None, None), "Always");
+        assert_eq!(default_pull_policy(Some("latest"), None), "Always");
+        assert_eq!(default_pull_policy(Some("latest"), Some("sha256:x")), "Always");
+        assert_eq!(default_pull_policy(Some("1.0"), None), "IfNotPresent");
+        assert_eq!(default_pull_policy(None, Some("sha256:x")), "IfNotPresent");
+    }
+}
