@@ -211,14 +211,28 @@ class _FakeResolver:
 
 
 def _real_resolver_available() -> bool:
+    """True when pullkey.service.Resolver can build a keyring (the Rust core is built and implemented)."""
     if os.environ.get("PULLKEY_TEST_FAKE_RESOLVER") == "1":
         return False
     try:
-        import pullkey._core
         import pullkey.service as service
 
-        return hasattr(service, "Resolver") and hasattr(pullkey, "parse_reference")
-    except ImportError:
+        pullkey.Keyring.from_docker_config({"auths": {}})  # type: ignore[attr-defined]
+        return hasattr(service, "Resolver")
+    except (ImportError, AttributeError):
+        return False
+    except BaseException as exc:  # a core still made of todo!() stubs raises pyo3's PanicException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        return False
+
+
+def _real_parse_available() -> bool:
+    try:
+        return pullkey.parse_reference("ubuntu").repository == "docker.io/library/ubuntu"  # type: ignore[attr-defined,no-any-return]
+    except BaseException as exc:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
         return False
 
 
@@ -226,7 +240,10 @@ REAL = _real_resolver_available()
 
 
 def install_fake() -> None:
-    """Make ``pullkey.service`` and ``pullkey.parse_reference`` the stand-ins (also used by subprocesses)."""
+    """Make ``pullkey.service`` (and, if the core lacks it, ``parse_reference``) the stand-ins.
+
+    Also called by the daemon subprocesses of this file (see ``serve_cmd``).
+    """
     import types
 
     mod = types.ModuleType("pullkey.service")
@@ -234,7 +251,8 @@ def install_fake() -> None:
     mod.Resolver = _FakeResolver  # type: ignore[attr-defined]
     sys.modules["pullkey.service"] = mod
     pullkey.service = mod  # type: ignore[attr-defined]
-    pullkey.parse_reference = _fake_parse_reference  # type: ignore[attr-defined]
+    if not _real_parse_available():
+        pullkey.parse_reference = _fake_parse_reference  # type: ignore[attr-defined]
 
 
 if not REAL:
@@ -262,6 +280,8 @@ def _env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(PYTHON_DIR), env.get("PYTHONPATH", "")])
     env.pop("PULLKEY_CONFIG", None)
     env.pop("PULLKEY_ROOT_DIR", None)
+    if not REAL:
+        env["PULLKEY_TEST_FAKE_RESOLVER"] = "1"  # the daemon uses the same stand-in without probing the core
     return env
 
 
@@ -506,11 +526,16 @@ def test_explain_is_redacted(unix_server: Running) -> None:
 @pytest.mark.parametrize(
     ("ref", "normalize", "expect"),
     [
-        ("ubuntu", True, ("docker.io", "library/ubuntu", "latest", "", "docker.io/library/ubuntu", "Always")),
+        ("ubuntu", True, ("docker.io", "library/ubuntu", "", "", "docker.io/library/ubuntu", "Always")),
         (
             "reg.example.com:5000/team/app:v1",
             True,
             ("reg.example.com:5000", "team/app", "v1", "", "reg.example.com:5000/team/app", "IfNotPresent"),
+        ),
+        (
+            "reg.example.com/app@sha256:" + "a" * 64,
+            False,
+            ("reg.example.com", "app", "", "sha256:" + "a" * 64, "reg.example.com/app", "IfNotPresent"),
         ),
     ],
 )
@@ -519,6 +544,11 @@ def test_parse_reference(unix_server: Running, ref: str, normalize: bool, expect
     assert (r.domain, r.path, r.tag, r.digest, r.repository, r.default_pull_policy) == expect
     assert r.normalized.startswith(r.repository)
     assert r.familiar
+
+
+def test_parse_reference_without_normalize_keeps_the_short_form(unix_server: Running) -> None:
+    r = unix_server.stub.ParseReference(pb.ParseReferenceRequest(reference="ubuntu", normalize=False), timeout=5)
+    assert (r.domain, r.path) == ("", "ubuntu")
 
 
 def test_reload_rpc_reports_counts_and_keeps_last_good(unix_server: Running, sources: Sources) -> None:

@@ -324,7 +324,9 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN
                 raise
-            except Exception as exc:  # NOTE: this IS the one place that maps every error
+            except (KeyboardInterrupt, SystemExit, GeneratorExit):
+                raise
+            except BaseException as exc:  # NOTE: the one place that maps every error, pyo3's PanicException too
                 code = _status_for(exc)
                 if code is grpc.StatusCode.INTERNAL:
                     log.error(
@@ -468,6 +470,9 @@ def _resolver_counts(resolver: Any) -> tuple[int, int]:
         with contextlib.suppress(Exception):
             s = stats()
             return int(_get(s, "credentials", 0) or 0), int(_get(s, "sources", 0) or 0)
+    with contextlib.suppress(Exception):
+        state = resolver.state  # pullkey.service.State: the merged keyring and the sources it used
+        return len(state.keyring), len(state.used)
     creds = 0
     with contextlib.suppress(Exception):
         creds = len(resolver)
@@ -540,7 +545,9 @@ class Daemon:
                 message = "loaded" if ok else str(getattr(self.resolver, "last_error", "") or "reload failed")
             except errors.PullkeyError as exc:
                 ok, message = False, str(exc)
-            except Exception as exc:  # NOTE: a failed reload must never take the daemon down
+            except (KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError):
+                raise
+            except BaseException as exc:  # NOTE: a failed reload (even a core panic) must never take the daemon down
                 ok, message = False, INTERNAL_MESSAGE
                 log.error("reload crashed", extra={"fields": {"reason": reason, "traceback": _safe_tb(exc)}})
             creds, sources = _resolver_counts(self.resolver) if (ok or not first) else (0, 0)
@@ -604,8 +611,16 @@ class Daemon:
                 return []
 
         snapshot = {p: _stat_key(p) for p in paths()}
+        retry_every = max(0.5, 5 * interval)
+        next_retry = time.monotonic() + retry_every
         while True:
             await asyncio.sleep(interval)
+            if not self.loaded and not snapshot and time.monotonic() >= next_retry:
+                # nothing loaded, so the resolver knows no path to watch: retry the load now and then
+                next_retry = time.monotonic() + retry_every
+                await self.reload("retry")
+                snapshot = {p: _stat_key(p) for p in paths()}
+                continue
             current = {p: _stat_key(p) for p in paths()}
             if current == snapshot:
                 continue
@@ -797,7 +812,7 @@ async def create_server(
             )
     metrics_address = ListenAddress.parse(f"tcp://{metrics_listen}") if metrics_listen else None
     if resolver is None:
-        from pullkey import service  # type: ignore[attr-defined,unused-ignore]  # NOTE: on use; tests may pass a resolver
+        from pullkey import service  # NOTE: imported on use; tests may pass their own resolver
 
         resolver = service.Resolver(options)
 
@@ -940,23 +955,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--root-dir", default=os.environ.get("PULLKEY_ROOT_DIR"), help="kubelet root dir (env PULLKEY_ROOT_DIR)"
     )
     p.add_argument("--search-policy", choices=("merge", "first"), default=None)
+    p.add_argument("--strict", action="store_true", default=None, help="a malformed source is an error")
+    p.add_argument("--cache-policy", choices=("auto", "Image", "Registry", "Global"), default=None)
     # klog-style verbosity, as kubelet configs written for other plugins pass it (ARCHITECTURE.md)
     p.add_argument("-v", "--v", dest="verbosity", type=int, default=None, help=argparse.SUPPRESS)
     return p
 
 
-def build_options(config: str | None, root_dir: str | None, search_policy: str | None) -> Any:
+def build_options(
+    config: str | None,
+    root_dir: str | None,
+    search_policy: str | None,
+    *,
+    strict: bool | None = None,
+    cache_policy: str | None = None,
+) -> Any:
     """A :class:`pullkey.service.Options` from the global flags (unset ones keep the service's defaults)."""
-    from pullkey import service  # type: ignore[attr-defined,unused-ignore]  # NOTE: the lead's module, imported on use
+    from pullkey import service
 
-    wanted = {"config": config, "config_path": config, "root_dir": root_dir, "search_policy": search_policy}
-    names = {f.name for f in dataclasses.fields(service.Options)}
-    return service.Options(**{k: v for k, v in wanted.items() if k in names and v is not None})
+    return service.Options(
+        config=config, root_dir=root_dir, search_policy=search_policy, strict=strict, cache_policy=cache_policy
+    )
 
 
 async def serve(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT; reload on SIGHUP. Returns the exit code."""
-    options = build_options(args.config, args.root_dir, args.search_policy)
+    options = build_options(
+        args.config, args.root_dir, args.search_policy, strict=args.strict, cache_policy=args.cache_policy
+    )
     server, bound = await create_server(
         options,
         args.listen or default_listen(),
