@@ -217,7 +217,7 @@ def _real_resolver_available() -> bool:
     try:
         import pullkey.service as service
 
-        pullkey.Keyring.from_docker_config({"auths": {}})  # type: ignore[attr-defined]
+        pullkey.Keyring.from_docker_config({"auths": {}})
         return hasattr(service, "Resolver")
     except (ImportError, AttributeError):
         return False
@@ -229,7 +229,7 @@ def _real_resolver_available() -> bool:
 
 def _real_parse_available() -> bool:
     try:
-        return pullkey.parse_reference("ubuntu").repository == "docker.io/library/ubuntu"  # type: ignore[attr-defined,no-any-return]
+        return pullkey.parse_reference("ubuntu").repository == "docker.io/library/ubuntu"
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
@@ -250,9 +250,9 @@ def install_fake() -> None:
     mod.Options = _FakeOptions  # type: ignore[attr-defined]
     mod.Resolver = _FakeResolver  # type: ignore[attr-defined]
     sys.modules["pullkey.service"] = mod
-    pullkey.service = mod  # type: ignore[attr-defined]
+    pullkey.service = mod
     if not _real_parse_available():
-        pullkey.parse_reference = _fake_parse_reference  # type: ignore[attr-defined]
+        pullkey.parse_reference = _fake_parse_reference  # type: ignore[assignment]
 
 
 if not REAL:
@@ -406,7 +406,7 @@ def running_server(
 
 
 @pytest.fixture
-def sock_path(tmp_path: Path) -> Path:
+def sock_path(tmp_path: Path) -> Iterator[Path]:
     # AF_UNIX paths are limited to ~107 bytes: pytest's tmp_path can be longer
     d = Path(f"/tmp/pk-{os.getpid()}-{time.monotonic_ns() % 10**9}")
     yield d / "run" / "pullkey.sock"
@@ -503,7 +503,7 @@ def test_batch_over_limit_is_invalid_argument(sources: Sources, sock_path: Path)
         with pytest.raises(grpc.RpcError) as info:
             r.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=["a"] * 4), timeout=5)
         assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-        assert "limit of 3" in info.value.details()
+        assert "limit of 3" in (info.value.details() or "")
 
 
 def test_explain_is_redacted(unix_server: Running) -> None:
@@ -588,7 +588,7 @@ class _Boom:
 
 def test_error_codes(sources: Sources, sock_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     opts = make_options(sources.config)
-    resolver = _Boom(pullkey.service.Resolver(opts))  # type: ignore[attr-defined]
+    resolver = _Boom(pullkey.service.Resolver(opts))
     with running_server(opts, f"unix://{sock_path}", resolver=resolver, watch_interval=0) as r:
         cases: list[tuple[Callable[[], Any], grpc.StatusCode]] = [
             (
@@ -615,7 +615,7 @@ def test_invalid_image_is_invalid_argument(unix_server: Running) -> None:
     with pytest.raises(grpc.RpcError) as info:
         unix_server.stub.GetCredentials(pb.GetCredentialsRequest(image="Reg.Example.com/UPPER//x"), timeout=5)
     assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-    assert "UPPER" in info.value.details()
+    assert "UPPER" in (info.value.details() or "")
 
 
 def test_not_loaded_is_failed_precondition_and_health_flips(sources: Sources, sock_path: Path) -> None:
@@ -634,6 +634,22 @@ def test_not_loaded_is_failed_precondition_and_health_flips(sources: Sources, so
         assert r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5).credentials
 
 
+def test_failed_first_load_is_retried(sources: Sources, sock_path: Path) -> None:
+    """A missing config at start: NOT_SERVING and FAILED_PRECONDITION, then SERVING once the file appears."""
+    late = sources.dir / "late.json"
+    with running_server(make_options(late), f"unix://{sock_path}", watch_interval=0.1) as r:
+        assert r.health() == health_pb2.HealthCheckResponse.NOT_SERVING
+        with pytest.raises(grpc.RpcError) as info:
+            r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5)
+        assert info.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        os.replace(sources.config, late)
+        deadline = time.monotonic() + 10
+        while r.health() != health_pb2.HealthCheckResponse.SERVING:
+            assert time.monotonic() < deadline, "the load was not retried"
+            time.sleep(0.05)
+        assert r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5).credentials
+
+
 class _Slow:
     def __init__(self, inner: Any, delay: float) -> None:
         self.inner, self.delay, self.calls = inner, delay, 0
@@ -649,7 +665,7 @@ class _Slow:
 
 def test_batch_honours_deadline(sources: Sources, sock_path: Path) -> None:
     opts = make_options(sources.config)
-    slow = _Slow(pullkey.service.Resolver(opts), 0.0002)  # type: ignore[attr-defined]
+    slow = _Slow(pullkey.service.Resolver(opts), 0.0002)
     with running_server(opts, f"unix://{sock_path}", resolver=slow, watch_interval=0) as r:
         images = [f"reg.example.com/a{i}" for i in range(10_000)]  # distinct: no memoised answers
         with pytest.raises(grpc.RpcError) as info:
@@ -1034,7 +1050,7 @@ def test_daemon_sighup_sigterm_and_no_secrets_in_logs(sources: Sources, sock_pat
 
 def test_stop_lets_in_flight_calls_finish(sources: Sources, sock_path: Path) -> None:
     opts = make_options(sources.config)
-    slow = _Slow(pullkey.service.Resolver(opts), 0.4)  # type: ignore[attr-defined]
+    slow = _Slow(pullkey.service.Resolver(opts), 0.4)
     lt = LoopThread()
     try:
         server, target = lt.run(grpc_server.create_server(opts, f"unix://{sock_path}", resolver=slow, watch_interval=0))

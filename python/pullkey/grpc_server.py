@@ -415,7 +415,7 @@ def _batch_result(image: str, ok: bool, data: bytes) -> bytes:
 
 def _serialize(message: Any) -> bytes:
     """Response serializer that lets a servicer return bytes it already encoded."""
-    return message if type(message) is bytes else message.SerializeToString()  # type: ignore[no-any-return]
+    return message if type(message) is bytes else message.SerializeToString()
 
 
 def add_servicer(servicer: CredentialServicer, server: grpc.aio.Server) -> None:
@@ -430,7 +430,7 @@ def add_servicer(servicer: CredentialServicer, server: grpc.aio.Server) -> None:
         for m in methods
     }
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
-    server.add_registered_method_handlers(SERVICE_NAME, handlers)  # type: ignore[attr-defined]
+    server.add_registered_method_handlers(SERVICE_NAME, handlers)
 
 
 def _get(item: Any, name: str, default: Any = "") -> Any:
@@ -678,7 +678,7 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
     async def ParseReference(
         self, request: credential_pb2.ParseReferenceRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> credential_pb2.ParseReferenceResponse:
-        ref = pullkey.parse_reference(request.reference, normalize=request.normalize)  # type: ignore[attr-defined]
+        ref = pullkey.parse_reference(request.reference, normalize=request.normalize)
         return credential_pb2.ParseReferenceResponse(
             domain=ref.domain or "",
             path=ref.path or "",
