@@ -551,7 +551,15 @@ def test_parse_reference_without_normalize_keeps_the_short_form(unix_server: Run
     assert (r.domain, r.path) == ("", "ubuntu")
 
 
-def test_reload_rpc_reports_counts_and_keeps_last_good(unix_server: Running, sources: Sources) -> None:
+@pytest.fixture
+def strict_server(sources: Sources, sock_path: Path) -> Iterator[Running]:
+    opts = grpc_server.build_options(str(sources.config), None, None, strict=True)
+    with running_server(opts, f"unix://{sock_path}", watch_interval=0) as r:
+        yield r
+
+
+def test_reload_rpc_reports_counts_and_keeps_last_good(strict_server: Running, sources: Sources) -> None:
+    unix_server = strict_server
     resp = unix_server.stub.Reload(pb.ReloadRequest(), timeout=10)
     assert resp.loaded is True
     assert resp.credential_count == 3
@@ -562,10 +570,10 @@ def test_reload_rpc_reports_counts_and_keeps_last_good(unix_server: Running, sou
     assert unix_server.stub.Reload(pb.ReloadRequest(), timeout=10).loaded is True
     assert unix_server.stub.GetCredentials(img, timeout=5).credentials[0].username == "bob"
     sources.docker.write_text('{"auths": {"reg.example.com": {"auth": ')  # malformed: reload must fail
-    bad = unix_server.stub.Reload(pb.ReloadRequest(), timeout=10)
-    if bad.loaded:  # a lenient resolver skips a malformed file with a warning (kubelet semantics)
-        pytest.skip("resolver is lenient with malformed files; the keep-last-good path is tested in strict mode")
+    bad = unix_server.stub.Reload(pb.ReloadRequest(), timeout=10)  # strict: a malformed source fails the reload
+    assert bad.loaded is False
     assert bad.message and CANARY_PW not in bad.message
+    assert bad.credential_count == 3  # the state still served
     assert unix_server.stub.GetCredentials(img, timeout=5).credentials[0].username == "bob"
 
 
