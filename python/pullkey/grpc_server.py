@@ -482,6 +482,17 @@ def _resolver_counts(resolver: Any) -> tuple[int, int]:
     return creds, sources
 
 
+def _release_free_memory() -> None:
+    """Give the heap freed by a (re)load (parsed documents, the old state) back to the OS (glibc only).
+
+    NOTE: measured ~8 MiB of 140 at 100,000 entries; without it RSS only ever grows across reloads.
+    """
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _stat_key(path: str) -> Any:
     try:
         st = os.stat(path)
@@ -553,6 +564,7 @@ class Daemon:
             creds, sources = _resolver_counts(self.resolver) if (ok or not first) else (0, 0)
             if ok:
                 self.memo = {}  # after the resolver's swap: no entry of the new dict predates it
+                _release_free_memory()
                 self.metrics.reloads["success"] += 1
                 self.metrics.credentials = creds
                 if first:
@@ -1024,7 +1036,10 @@ async def serve(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """``pullkey serve [flags]`` (also ``python -m pullkey.grpc_server``). Exit 0 on SIGTERM, 2 on usage errors."""
     parser = build_parser()
-    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--"]:  # `pullkey serve -- --listen ...`: cli.py hands over everything after `serve`
+        argv = argv[1:]
+    args = parser.parse_args(argv)
     level = getattr(logging, args.log_level.upper())
     if args.verbosity is not None and args.verbosity >= 4:
         level = logging.DEBUG
