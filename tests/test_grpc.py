@@ -902,6 +902,36 @@ def test_mtls_requires_client_certificate(sources: Sources, pki: Pki) -> None:
         assert info.value.code() is grpc.StatusCode.UNAVAILABLE
 
 
+def test_tls_certificate_rotation_without_restart(sources: Sources, tmp_path: Path) -> None:
+    import shutil
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "live").mkdir()
+    old, new = _make_pki(tmp_path / "a"), _make_pki(tmp_path / "b")
+    cert, key = tmp_path / "live" / "server.crt", tmp_path / "live" / "server.key"
+    shutil.copy(old.server_cert, cert)
+    shutil.copy(old.server_key, key)
+
+    def check(target: str, ca: bytes) -> grpc.StatusCode:
+        opts = [("grpc.use_local_subchannel_pool", 1)]  # a fresh connection, hence a fresh handshake
+        with grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=ca), options=opts) as ch:
+            try:
+                health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=3)
+            except grpc.RpcError as exc:
+                return exc.code()  # type: ignore[no-any-return]
+        return grpc.StatusCode.OK
+
+    opts = make_options(sources.config)
+    with running_server(opts, "tcp://127.0.0.1:0", tls_cert=str(cert), tls_key=str(key), watch_interval=0) as r:
+        assert check(r.target, old.ca) is grpc.StatusCode.OK
+        shutil.copy(new.server_key, key)  # half-way through a rotation: the pair does not match
+        assert check(r.target, old.ca) is grpc.StatusCode.OK  # the last good certificate still serves
+        shutil.copy(new.server_cert, cert)
+        assert check(r.target, new.ca) is grpc.StatusCode.OK
+        assert check(r.target, old.ca) is grpc.StatusCode.UNAVAILABLE
+
+
 def test_create_server_refuses_plaintext_tcp(sources: Sources) -> None:
     lt = LoopThread()
     try:

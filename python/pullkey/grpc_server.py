@@ -722,6 +722,56 @@ def _read(path: str, what: str) -> bytes:
         raise UsageError(f"{what} {path}: {exc.strerror}") from None
 
 
+class CertReloader:
+    """TLS material that follows its files: a rotated certificate, key or client CA is picked up by the next
+    handshake without a restart (spec/peers.md §4: "TLS/mTLS for any TCP listener, with certificate reload").
+
+    ``fetch`` is grpc's certificate-configuration fetcher, called by the core before each handshake: it stats
+    the three files and returns a new configuration only when they changed AND the pair loads (a half-written
+    rotation keeps the last good configuration until the files settle).
+    """
+
+    def __init__(self, cert: str, key: str, client_ca: str | None) -> None:
+        self.paths = (cert, key, client_ca)
+        self._seen = self._signature()
+        self.initial = self._configuration()
+        if self.initial is None:
+            raise UsageError(f"--tls-cert {cert} and --tls-key {key} do not form a usable certificate and key")
+
+    def _signature(self) -> tuple[Any, ...]:
+        return tuple(_stat_key(p) if p else None for p in self.paths)
+
+    def _configuration(self) -> Any:
+        cert, key, client_ca = self.paths
+        import ssl
+
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)  # pair check
+        except (OSError, ssl.SSLError, ValueError):
+            return None
+        ca = _read(client_ca, "--tls-client-ca") if client_ca else None
+        return grpc.ssl_server_certificate_configuration(
+            [(_read(key, "--tls-key"), _read(cert, "--tls-cert"))], root_certificates=ca
+        )
+
+    def fetch(self) -> Any:
+        """None = keep the current configuration (grpc's fetcher protocol)."""
+        try:
+            signature = self._signature()
+            if signature == self._seen:
+                return None
+            config = self._configuration()
+            if config is None:
+                log.warning("TLS files changed but do not load yet; keeping the current certificate")
+                return None
+            self._seen = signature
+            log.info("TLS certificate reloaded", extra={"fields": {"cert": self.paths[0]}})
+            return config
+        except Exception as exc:  # NOTE: never fail a handshake over a reload attempt
+            log.error("TLS reload failed", extra={"fields": {"error": type(exc).__name__}})
+            return None
+
+
 class PullkeyServer:
     """A ``grpc.aio.Server`` plus pullkey's lifecycle (load, watch, health, socket clean-up).
 
@@ -858,11 +908,9 @@ async def create_server(
     else:
         if tls:
             assert tls_cert is not None and tls_key is not None
-            ca = _read(tls_client_ca, "--tls-client-ca") if tls_client_ca else None
-            creds = grpc.ssl_server_credentials(
-                [(_read(tls_key, "--tls-key"), _read(tls_cert, "--tls-cert"))],
-                root_certificates=ca,
-                require_client_auth=ca is not None,
+            reloader = CertReloader(tls_cert, tls_key, tls_client_ca)
+            creds = grpc.dynamic_ssl_server_credentials(
+                reloader.initial, reloader.fetch, require_client_authentication=tls_client_ca is not None
             )
             port = server.add_secure_port(address.grpc_target(), creds)
         else:
