@@ -111,7 +111,7 @@ impl From<&keyring::Credential> for PyCredential {
     fn from(c: &keyring::Credential) -> Self {
         Self {
             key: c.key.clone(),
-            raw_key: c.raw_key.clone(),
+            raw_key: dockercfg::redact_userinfo(&c.raw_key).into_owned(),
             username: c.auth.username.clone(),
             password: c.auth.password.clone(),
             email: c.auth.email.clone(),
@@ -269,7 +269,7 @@ impl PyKeyring {
     fn resolve(&self, image: &str, cache_policy: &str) -> PyResult<(String, Vec<PyCredential>, &'static str)> {
         let policy = self::cache_policy(cache_policy)?;
         let (repository, credentials) = resolve::lookup_image(&self.inner, image)?;
-        let kind = self.inner.response_auth(&repository, policy).cache_key_type;
+        let kind = self.inner.cache_key_type(&repository, policy);
         Ok((
             repository,
             credentials.into_iter().map(PyCredential::from).collect(),
@@ -288,7 +288,7 @@ impl PyKeyring {
         for c in explanation.credentials {
             let item = PyDict::new(py);
             item.set_item("key", &c.key)?;
-            item.set_item("raw_key", &c.raw_key)?;
+            item.set_item("raw_key", dockercfg::redact_userinfo(&c.raw_key))?;
             item.set_item("username", &c.auth.username)?;
             item.set_item("source", &c.source)?;
             credentials.append(item)?;
@@ -298,7 +298,7 @@ impl PyKeyring {
         for r in explanation.rejected {
             let item = PyDict::new(py);
             item.set_item("key", r.key)?;
-            item.set_item("raw_key", r.raw_key)?;
+            item.set_item("raw_key", dockercfg::redact_userinfo(&r.raw_key))?;
             item.set_item("source", r.source)?;
             item.set_item("reason", r.reason)?;
             rejected.append(item)?;

@@ -67,6 +67,17 @@ fn parse_configs(source: &SourceFile) -> Result<Vec<(String, DockerConfig)>, Cor
     })
 }
 
+/// Prefixes a source error with the source's name (a path; never contents).
+fn in_source(name: &str, err: CoreError) -> CoreError {
+    match err {
+        CoreError::DockerConfig(e) => CoreError::DockerConfig(dockercfg::DockerConfigError {
+            kind: e.kind,
+            message: format!("{name}: {}", e.message),
+        }),
+        other => other,
+    }
+}
+
 fn add_all(group: &mut BasicKeyring, name: &str, config: DockerConfig, warnings: &mut Vec<String>) {
     for (raw_key, auth) in config.entries {
         if !group.add(&raw_key, auth, name) {
@@ -99,7 +110,7 @@ pub fn build_keyring(
                     add_all(&mut secret_group, &name, config, &mut built.warnings);
                 }
             }
-            Err(err) if strict => return Err(err),
+            Err(err) if strict => return Err(in_source(&source.name, err)),
             Err(err) => built.warnings.push(format!("{}: skipped: {err}", source.name)),
         }
     }
@@ -122,7 +133,7 @@ pub fn build_keyring(
                     add_all(&mut node_group, &name, config, &mut built.warnings);
                 }
             }
-            Err(err) if strict => return Err(err),
+            Err(err) if strict => return Err(in_source(&source.name, err)),
             Err(err) => built.warnings.push(format!("{}: skipped: {err}", source.name)),
         }
     }

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pickle
 
+import pullkey
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reference_oracle import Ref, parse, parse_normalized
-
-import pullkey
 from pullkey import InvalidReference, Keyring, PullkeyError, parse_reference, parse_references
+from reference_oracle import Ref, parse, parse_normalized
 
 HEX64 = "a" * 64
 
@@ -33,15 +32,36 @@ def test_reference_fields() -> None:
         ("busybox", "docker.io/library/busybox", "docker.io/library/busybox:latest", "busybox", "Always"),
         ("busybox:latest", "docker.io/library/busybox", "docker.io/library/busybox:latest", "busybox:latest", "Always"),
         ("user/repo:tag", "docker.io/user/repo", "docker.io/user/repo:tag", "user/repo:tag", "IfNotPresent"),
-        ("index.docker.io/library/foo/bar", "docker.io/library/foo/bar", "docker.io/library/foo/bar:latest",
-         "library/foo/bar", "Always"),
-        (f"gcr.io/x:latest@sha256:{HEX64}", "gcr.io/x", f"gcr.io/x@sha256:{HEX64}", f"gcr.io/x:latest@sha256:{HEX64}",
-         "Always"),
-        (f"gcr.io/x@sha256:{HEX64}", "gcr.io/x", f"gcr.io/x@sha256:{HEX64}", f"gcr.io/x@sha256:{HEX64}", "IfNotPresent"),
+        (
+            "index.docker.io/library/foo/bar",
+            "docker.io/library/foo/bar",
+            "docker.io/library/foo/bar:latest",
+            "library/foo/bar",
+            "Always",
+        ),
+        (
+            f"gcr.io/x:latest@sha256:{HEX64}",
+            "gcr.io/x",
+            f"gcr.io/x@sha256:{HEX64}",
+            f"gcr.io/x:latest@sha256:{HEX64}",
+            "Always",
+        ),
+        (
+            f"gcr.io/x@sha256:{HEX64}",
+            "gcr.io/x",
+            f"gcr.io/x@sha256:{HEX64}",
+            f"gcr.io/x@sha256:{HEX64}",
+            "IfNotPresent",
+        ),
         ("Foo/bar", "Foo/bar", "Foo/bar:latest", "Foo/bar", "Always"),
         ("[::1]:5000/foo", "[::1]:5000/foo", "[::1]:5000/foo:latest", "[::1]:5000/foo", "Always"),
-        ("localhost:5000", "docker.io/library/localhost", "docker.io/library/localhost:5000", "localhost:5000",
-         "IfNotPresent"),
+        (
+            "localhost:5000",
+            "docker.io/library/localhost",
+            "docker.io/library/localhost:5000",
+            "localhost:5000",
+            "IfNotPresent",
+        ),
     ],
 )
 def test_normalisation(text: str, repository: str, normalized: str, familiar: str, policy: str) -> None:
@@ -126,9 +146,36 @@ def test_keyring_from_docker_config_forms() -> None:
 
 ALPHABET = "abcxyz019AZ._-:/@[]"
 pieces = st.sampled_from(
-    ["a", "b", "foo", "x1", "A", ".", "_", "__", "-", "--", ":", "/", "@", "5000", "localhost", "docker.io",
-     "index.docker.io", "library", "[::1]", "example.com", "sha256:", "sha512:", "md5:", HEX64, "0123456789abcdef" * 2,
-     "latest", "v1.0", "Tag_"]
+    [
+        "a",
+        "b",
+        "foo",
+        "x1",
+        "A",
+        ".",
+        "_",
+        "__",
+        "-",
+        "--",
+        ":",
+        "/",
+        "@",
+        "5000",
+        "localhost",
+        "docker.io",
+        "index.docker.io",
+        "library",
+        "[::1]",
+        "example.com",
+        "sha256:",
+        "sha512:",
+        "md5:",
+        HEX64,
+        "0123456789abcdef" * 2,
+        "latest",
+        "v1.0",
+        "Tag_",
+    ]
 )
 references = st.one_of(st.text(alphabet=ALPHABET, max_size=40), st.lists(pieces, max_size=8).map("".join))
 

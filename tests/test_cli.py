@@ -101,7 +101,10 @@ def test_check_reports_every_error(node: Node, tmp_path: Path) -> None:
 def test_kubelet_config_round_trip(node: Node, tmp_path: Path) -> None:
     write_config(
         node.root / "config.json",
-        {"registry.example:5000": {"username": "u", "password": "p"}, "*.corp.example": {"username": "u", "password": "p"}},
+        {
+            "registry.example:5000": {"username": "u", "password": "p"},
+            "*.corp.example": {"username": "u", "password": "p"},
+        },
     )
     run = node.run(None, "kubelet-config")
     assert run.returncode == 0, run.stderr

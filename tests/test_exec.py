@@ -9,16 +9,16 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import API, Node, b64auth, request, run_plugin, write_config
+from conftest import API, Node, Run, b64auth, request, run_plugin, write_config
 
 CANARY = "CANARY-s3cr3t-7f1d"
 GO_DURATION = re.compile(r"^(\d+h)?(\d+m)?\d+s$")
 
 
-def assert_failure(run: object, *needles: str) -> str:
-    assert run.returncode == 1, run  # type: ignore[attr-defined]
-    assert run.stdout == b"", "nothing may reach stdout on failure"  # type: ignore[attr-defined]
-    err = run.stderr.decode()  # type: ignore[attr-defined]
+def assert_failure(run: Run, *needles: str) -> str:
+    assert run.returncode == 1, run
+    assert run.stdout == b"", "nothing may reach stdout on failure"
+    err = run.stderr.decode()
     assert err.count("\n") == 1 and err.endswith("\n"), f"exactly one line on stderr, got {err!r}"
     for needle in needles:
         assert needle in err, (needle, err)
@@ -56,7 +56,9 @@ def test_kubelet_env_and_args(node: Node, tmp_path: Path) -> None:
     other_root = tmp_path / "other-root"
     write_config(other_root / "config.json", {"r.example": {"username": "u2", "password": "p2"}})
     for args in ([], ["--v=3"], ["-v", "2"], ["--v", "4", "get-credentials"]):
-        run = run_plugin(request("r.example/x"), args=args, env={"PULLKEY_ROOT_DIR": str(other_root), "HOME": "/nonexistent"})
+        run = run_plugin(
+            request("r.example/x"), args=args, env={"PULLKEY_ROOT_DIR": str(other_root), "HOME": "/nonexistent"}
+        )
         assert run.returncode == 0, (args, run.stderr)
         assert [v["username"] for v in run.json()["auth"].values()] == ["u2"]  # type: ignore[attr-defined]
 
@@ -75,9 +77,15 @@ def test_root_dir_flag_beats_environment(node: Node, tmp_path: Path) -> None:
         (b"", ["empty"]),
         (b"   \n", ["empty"]),
         (b"not json at all", ["not JSON"]),
-        (b"kind: CredentialProviderRequest\napiVersion: credentialprovider.kubelet.k8s.io/v1\nimage: x\n", ["not JSON"]),
+        (
+            b"kind: CredentialProviderRequest\napiVersion: credentialprovider.kubelet.k8s.io/v1\nimage: x\n",
+            ["not JSON"],
+        ),
         (json.dumps({"kind": "Pod", "apiVersion": f"{API}/v1", "image": "x"}).encode(), ["kind"]),
-        (json.dumps({"kind": "CredentialProviderRequest", "apiVersion": f"{API}/v2", "image": "x"}).encode(), ["apiVersion"]),
+        (
+            json.dumps({"kind": "CredentialProviderRequest", "apiVersion": f"{API}/v2", "image": "x"}).encode(),
+            ["apiVersion"],
+        ),
         (json.dumps({"kind": "CredentialProviderRequest", "apiVersion": f"{API}/v1"}).encode(), ["image"]),
         (json.dumps({"kind": "CredentialProviderRequest", "apiVersion": f"{API}/v1", "image": ""}).encode(), ["image"]),
         (json.dumps({"kind": "CredentialProviderRequest", "apiVersion": f"{API}/v1", "image": 7}).encode(), ["image"]),
@@ -85,8 +93,20 @@ def test_root_dir_flag_beats_environment(node: Node, tmp_path: Path) -> None:
         (json.dumps(request("Registry.example/Team/App")).encode(), ["lowercase"]),
         (json.dumps(request("x")).encode() + b" trailing", ["not JSON"]),
     ],
-    ids=["empty", "blank", "garbage", "yaml", "kind", "apiversion", "no-image", "empty-image", "image-type",
-         "bad-image", "uppercase-path", "trailing"],
+    ids=[
+        "empty",
+        "blank",
+        "garbage",
+        "yaml",
+        "kind",
+        "apiversion",
+        "no-image",
+        "empty-image",
+        "image-type",
+        "bad-image",
+        "uppercase-path",
+        "trailing",
+    ],
 )
 def test_bad_requests_fail_with_one_line(node: Node, payload: bytes, needles: list[str]) -> None:
     assert_failure(node.run(payload), *needles)
@@ -106,7 +126,7 @@ def test_token_is_never_echoed_in_errors(node: Node) -> None:
 
 
 def test_broken_source_is_skipped_or_fatal_in_strict_mode(node: Node) -> None:
-    (node.root / "config.json").write_text('{"auths": {"r.example": {"auth": "%s!!"}}}' % CANARY)
+    (node.root / "config.json").write_text(json.dumps({"auths": {"r.example": {"auth": CANARY + "!!"}}}))
     write_config(node.home / ".docker" / "config.json", {"r.example": {"username": "home", "password": "pw"}})
     run = node.run(request("r.example/x"), "--v=5")
     assert run.returncode == 0, run.stderr

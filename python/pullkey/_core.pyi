@@ -3,11 +3,25 @@
 User code imports these names from ``pullkey``.
 """
 
-from typing import Literal, final
+from typing import Any, Literal, final
 
 from pullkey.errors import InvalidReference
 
 __version__: str
+__all__ = [
+    "Credential",
+    "Keyring",
+    "Reference",
+    "__version__",
+    "load_provider_config",
+    "match_image",
+    "parse_docker_config_keys",
+    "parse_duration_seconds",
+    "parse_reference",
+    "parse_references",
+    "render_kubelet_config",
+    "validate_kubelet_config",
+]
 
 @final
 class Reference:
@@ -37,7 +51,7 @@ class Reference:
     @property
     def default_pull_policy(self) -> Literal["Always", "IfNotPresent"]:
         """``Always`` when the tag is ``latest`` or absent without a digest, else ``IfNotPresent``."""
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, value: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
 def parse_reference(text: str, *, normalize: bool = True) -> Reference:
@@ -75,9 +89,6 @@ class Credential:
     def source(self) -> str:
         """The file, or ``file (secret namespace/name)``, that the credential came from."""
 
-SourceKind = Literal["auto", "config.json", "dockercfg", "secret", "secret-dir"]
-CachePolicy = Literal["auto", "Image", "Registry", "Global"]
-
 @final
 class Keyring:
     """The merged keyring: a group for pull secrets, then one for node docker configs (kubelet order)."""
@@ -92,7 +103,7 @@ class Keyring:
         secrets: list[tuple[str, str, object, bool]],
         node: list[tuple[str, str, object, bool]],
         *,
-        search_policy: Literal["merge", "first"] = "merge",
+        search_policy: str = "merge",
         strict: bool = False,
     ) -> tuple[Keyring, list[str], list[str]]:
         """From source contents ``(name, kind, bytes or [(file, bytes)], is_search_path)``:
@@ -102,7 +113,7 @@ class Keyring:
         """Credentials for ``image`` in the order the kubelet tries them (the image is normalised first)."""
     def resolve(self, image: str, cache_policy: str = "auto") -> tuple[str, list[Credential], str]:
         """``(repository, credentials, cacheKeyType)`` for ``image``."""
-    def explain(self, image: str) -> dict[str, object]:
+    def explain(self, image: str) -> dict[str, Any]:
         """The ``explain --json`` object (no secret in it)."""
     def exec_respond(self, request: bytes, cache_policy: str = "auto", cache_duration: int = 300) -> bytes:
         """Answers one kubelet ``CredentialProviderRequest`` with the ``CredentialProviderResponse`` bytes.
@@ -113,7 +124,7 @@ class Keyring:
 def parse_docker_config_keys(data: bytes) -> list[str]:
     """The registry keys of a docker config file, as written (no credential)."""
 
-def load_provider_config(data: bytes, name: str) -> dict[str, object]:
+def load_provider_config(data: bytes, name: str) -> dict[str, Any]:
     """Parses pullkey's ``ProviderConfig`` (YAML or JSON, strict). Raises :class:`pullkey.ConfigError`."""
 
 def parse_duration_seconds(text: str) -> int:
@@ -126,4 +137,3 @@ def render_kubelet_config(
     name: str, match_images: list[str], default_cache_duration: int, args: list[str], env: list[tuple[str, str]]
 ) -> str:
     """A valid ``kubelet.config.k8s.io/v1`` ``CredentialProviderConfig`` (YAML) for this plugin."""
-

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+
+# NOTE: not `from typing import TYPE_CHECKING`: importing typing costs the exec path ~10 ms.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from pullkey._core import Keyring
@@ -236,9 +238,7 @@ def build(settings: Settings) -> tuple[Keyring, list[str], list[str], list[str]]
         from pullkey.errors import ConfigError
 
         raise ConfigError(warnings[0])
-    keyring, more, used = Keyring.build(
-        secrets, node, search_policy=settings.search_policy, strict=settings.strict
-    )
+    keyring, more, used = Keyring.build(secrets, node, search_policy=settings.search_policy, strict=settings.strict)
     return keyring, warnings + more, used, watched
 
 

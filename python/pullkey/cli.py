@@ -58,8 +58,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
         if isinstance(result, PullkeyError):
             failed += 1
             if args.json:
-                _json_line({"input": text, "valid": False, "error": str(result), "code": result.code}
-                           | dict.fromkeys(("domain", "path", "tag", "digest", "repository", "normalized", "familiar")))
+                _json_line(
+                    {"input": text, "valid": False, "error": str(result), "code": result.code}
+                    | dict.fromkeys(("domain", "path", "tag", "digest", "repository", "normalized", "familiar"))
+                )
             else:
                 _out(f"{text}\tinvalid\t{result}")
             continue
@@ -80,7 +82,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
                 }
             )
         else:
-            _out(f"{text}\t{result.normalized}\trepository={result.repository}\tpull-policy={result.default_pull_policy}")
+            _out(
+                f"{text}\t{result.normalized}\trepository={result.repository}\tpull-policy={result.default_pull_policy}"
+            )
     return 1 if failed else 0
 
 
@@ -160,8 +164,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             errors.extend(problems)
             if not problems:
                 _out(f"ok: {args.kubelet_config}: valid CredentialProviderConfig")
-    for e in errors:
-        _out(f"error: {e}")
+    for error in errors:
+        _out(f"error: {error}")
     _out("check: " + ("FAILED, " + str(len(errors)) + " error(s)" if errors else "ok"))
     return 1 if errors else 0
 
@@ -178,9 +182,7 @@ def cmd_kubelet_config(args: argparse.Namespace) -> int:
     env = []
     if args.root_dir:
         env.append(("PULLKEY_ROOT_DIR", os.path.abspath(args.root_dir)))
-    sys.stdout.write(
-        _core.render_kubelet_config(args.name, match_images, settings.cache_duration, extra_args, env)
-    )
+    sys.stdout.write(_core.render_kubelet_config(args.name, match_images, settings.cache_duration, extra_args, env))
     return 0
 
 
@@ -207,7 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("get-credentials", help="the kubelet exec plugin (the default)")
     _add_source_flags(p)
 
-    p = sub.add_parser("explain", help="which keys and credentials open IMAGE, in kubelet order, and why not the others")
+    p = sub.add_parser(
+        "explain", help="which keys and credentials open IMAGE, in kubelet order, and why not the others"
+    )
     _add_source_flags(p)
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.add_argument("image")

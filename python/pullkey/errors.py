@@ -13,14 +13,14 @@ class PullkeyError(Exception):
     """Base class of every error pullkey raises on purpose."""
 
 
-class InvalidReference(PullkeyError, ValueError):  # noqa: N818 - the name is the public contract
+class InvalidReference(PullkeyError, ValueError):
     """An image reference that the distribution/reference grammar rejects.
 
     ``code`` names the error class (``invalid_format``, ``name_contains_uppercase``, ...);
     ``input`` is the offending reference.
     """
 
-    def __init__(self, message: str, code: str = "invalid_format", input: str = "") -> None:  # noqa: A002
+    def __init__(self, message: str, code: str = "invalid_format", input: str = "") -> None:
         super().__init__(message)
         self.code = code
         self.input = input
@@ -41,7 +41,7 @@ class InvalidRequest(PullkeyError, ValueError):
     """A kubelet ``CredentialProviderRequest`` (or a gRPC request) that is malformed."""
 
 
-class NotLoaded(PullkeyError):  # noqa: N818 - maps to FAILED_PRECONDITION
+class NotLoaded(PullkeyError):
     """The service has no usable configuration yet."""
 
 

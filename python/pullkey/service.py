@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from pullkey import _sources
 from pullkey._core import Credential, Keyring
@@ -88,7 +89,7 @@ class Resolver:
         """Reloads; ``False`` (last good state kept, ``last_error`` set) when the new state fails."""
         try:
             self.load()
-        except Exception as e:  # noqa: BLE001 - any failure keeps the last good state
+        except Exception as e:
             self.last_error = str(e)
             return False
         return True
@@ -116,7 +117,7 @@ class Resolver:
         state = self.state
         return state.keyring.exec_respond(request, state.settings.cache_policy, state.settings.cache_duration)
 
-    def explain(self, image: str) -> dict[str, object]:
+    def explain(self, image: str) -> dict[str, Any]:
         """The ``explain --json`` object: no password, ``auth`` or token ever appears in it."""
         state = self.state
         result = state.keyring.explain(image)
