@@ -4,9 +4,8 @@ Every RPC, health, reflection, each status code, socket permissions, stale/live 
 refusal, reload under load, SIGTERM and canary secrets in the logs. The credential sources are real
 docker config.json files in tmp dirs, named by a pullkey ProviderConfig (``--config``).
 
-The resolver is ``pullkey.service.Resolver`` when the package provides it (built extension). Until then
-(``PULLKEY_TEST_FAKE_RESOLVER=1`` forces it) a small stand-in with the same methods reads the same
-files, so the transport is tested either way; ``test_real_resolver_in_use`` reports which one ran.
+The resolver is the real ``pullkey.service.Resolver`` over the built extension; the daemon subprocesses
+are ``pullkey serve``.
 """
 
 from __future__ import annotations
@@ -34,11 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import pullkey
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from pullkey import errors
+from pullkey import grpc_server, service
+from pullkey.v1 import credential_pb2 as pb
+from pullkey.v1 import credential_pb2_grpc as pb_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON_DIR = ROOT / "python"
@@ -48,231 +48,13 @@ CANARY_TOKEN = "canary-token-Rk41Lm0p"
 CANARY_AUTH_PW = "canary-authpw-Jx88Qe3t"
 
 
-# --------------------------------------------------------------------------------------------------
-# A stand-in for pullkey.service until the real Resolver is in the tree (same methods, same files)
-
-
-@dataclasses.dataclass
-class _FakeOptions:
-    config: str | None = None
-    root_dir: str | None = None
-    search_policy: str = "merge"
-    strict: bool = False
-    cache_policy: str = "auto"
-    cache_duration: int = 300
-
-
-@dataclasses.dataclass(frozen=True)
-class _FakeCredential:
-    key: str
-    username: str
-    password: str
-    source: str
-    identity_token: str = ""
-    registry_token: str = ""
-
-
-@dataclasses.dataclass(frozen=True)
-class _FakeAnswer:
-    image: str
-    repository: str
-    credentials: list[_FakeCredential]
-    cache_key_type: str
-    cache_duration: int
-
-
-_REF = re.compile(
-    r"^(?:([a-z0-9.-]+(?::[0-9]+)?)/)?([a-z0-9._/-]+)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[0-9a-f]{64}))?$"
-)
-
-
-def _fake_split(image: str) -> tuple[str, str, str, str]:
-    m = _REF.match(image)
-    if not m or "//" in image:
-        raise errors.InvalidReference(f"invalid reference format: {image!r}", "invalid_format", image)
-    domain, path, tag, digest = m.group(1) or "", m.group(2), m.group(3) or "", m.group(4) or ""
-    if domain and "." not in domain and ":" not in domain and domain != "localhost":
-        domain, path = "", f"{domain}/{path}"
-    if not domain:
-        domain = "docker.io"
-        if "/" not in path:
-            path = f"library/{path}"
-    return domain, path, tag, digest
-
-
-@dataclasses.dataclass(frozen=True)
-class _FakeReference:
-    domain: str
-    path: str
-    tag: str | None
-    digest: str | None
-    repository: str
-    normalized: str
-    familiar: str
-    default_pull_policy: str
-
-
-def _fake_parse_reference(text: str, *, normalize: bool = True) -> _FakeReference:
-    domain, path, tag, digest = _fake_split(text)
-    repo = f"{domain}/{path}"
-    if normalize and not tag and not digest:
-        tag = "latest"
-    norm = repo + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
-    fam = path.removeprefix("library/") if domain == "docker.io" else repo
-    fam += (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
-    policy = "IfNotPresent" if (digest or (tag and tag != "latest")) else "Always"
-    return _FakeReference(domain, path, tag or None, digest or None, repo, norm, fam, policy)
-
-
-def _go_seconds(text: str) -> int:
-    total = 0
-    for num, unit in re.findall(r"(\d+)(h|m|s)", text):
-        total += int(num) * {"h": 3600, "m": 60, "s": 1}[unit]
-    return total
-
-
-class _FakeResolver:
-    """Reads ``sources: [{type: DockerConfig, path}]`` and ``cache`` from a JSON ProviderConfig."""
-
-    def __init__(self, options: Any) -> None:
-        self.options = options
-        self._state: tuple[list[_FakeCredential], str, int, dict[str, list[_FakeCredential]]] | None = None
-        self.last_error = ""
-
-    def _read(self) -> tuple[list[_FakeCredential], str, int, dict[str, list[_FakeCredential]]]:
-        try:
-            cfg = json.loads(Path(self.options.config).read_text())
-        except (OSError, ValueError):
-            raise errors.ConfigError(f"{self.options.config}: cannot read config") from None
-        entries = []
-        for i, src in enumerate(cfg.get("sources", [])):
-            try:
-                doc = json.loads(Path(src["path"]).read_text())
-            except (OSError, ValueError):
-                raise errors.ConfigError(f"{src['path']}: malformed docker config", f"sources[{i}]") from None
-            for key, entry in doc.get("auths", {}).items():
-                user, pw = entry.get("username", ""), entry.get("password", "")
-                if "auth" in entry:
-                    user, _, pw = base64.b64decode(entry["auth"]).decode().partition(":")
-                entries.append(
-                    _FakeCredential(
-                        key, user, pw, src["path"], entry.get("identitytoken", ""), entry.get("registrytoken", "")
-                    )
-                )
-        entries.sort(key=lambda c: c.key, reverse=True)  # kubelet keyring: reverse lexical index order
-        cache = cfg.get("cache", {})
-        by_host: dict[str, list[_FakeCredential]] = {}
-        for c in entries:
-            by_host.setdefault(c.key.split("/", 1)[0], []).append(c)
-        return entries, cache.get("policy", "Image"), _go_seconds(cache.get("duration", "5m")), by_host
-
-    def load(self) -> None:
-        self._state = self._read()
-
-    def reload(self) -> bool:
-        try:
-            self._state = self._read()
-        except errors.ConfigError as exc:
-            self.last_error = str(exc)
-            return False
-        return True
-
-    def _match(self, image: str) -> tuple[str, list[_FakeCredential], list[_FakeCredential], str, int]:
-        state = self._state  # read once: one answer never mixes two states
-        if state is None:
-            raise errors.NotLoaded("not loaded")
-        domain, path, _, _ = _fake_split(image)
-        repo = f"{domain}/{path}"
-        hits = [c for c in state[3].get(domain, ()) if repo == c.key or repo.startswith(c.key + "/")]
-        return repo, hits, [], state[1], state[2]
-
-    def get_credentials(self, image: str) -> _FakeAnswer:
-        repo, hits, _, policy, duration = self._match(image)
-        return _FakeAnswer(image, repo, hits, policy, duration)
-
-    def explain(self, image: str) -> dict[str, Any]:
-        repo, hits, _, _, _ = self._match(image)
-        rest = [c for c in self._state[0] if c not in hits] if self._state else []
-        return {
-            "image": image,
-            "repository": repo,
-            "credentials": [{"key": c.key, "username": c.username, "source": c.source} for c in hits],
-            "rejected": [{"key": c.key, "source": c.source, "reason": "host differs"} for c in rest],
-        }
-
-    def watched_paths(self) -> list[str]:
-        paths = [self.options.config]
-        with contextlib.suppress(OSError, ValueError):
-            paths += [s["path"] for s in json.loads(Path(self.options.config).read_text()).get("sources", [])]
-        return paths
-
-    def __len__(self) -> int:
-        return len(self._state[0]) if self._state else 0
-
-
-def _real_resolver_available() -> bool:
-    """True when pullkey.service.Resolver can build a keyring (the Rust core is built and implemented)."""
-    if os.environ.get("PULLKEY_TEST_FAKE_RESOLVER") == "1":
-        return False
-    try:
-        import pullkey.service as service
-
-        pullkey.Keyring.from_docker_config({"auths": {}})
-        return hasattr(service, "Resolver")
-    except (ImportError, AttributeError):
-        return False
-    except BaseException as exc:  # a core still made of todo!() stubs raises pyo3's PanicException
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        return False
-
-
-def _real_parse_available() -> bool:
-    try:
-        return pullkey.parse_reference("ubuntu").repository == "docker.io/library/ubuntu"
-    except BaseException as exc:
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        return False
-
-
-REAL = _real_resolver_available()
-
-
-def install_fake() -> None:
-    """Make ``pullkey.service`` (and, if the core lacks it, ``parse_reference``) the stand-ins.
-
-    Also called by the daemon subprocesses of this file (see ``serve_cmd``).
-    """
-    import types
-
-    mod = types.ModuleType("pullkey.service")
-    mod.Options = _FakeOptions  # type: ignore[attr-defined]
-    mod.Resolver = _FakeResolver  # type: ignore[attr-defined]
-    sys.modules["pullkey.service"] = mod
-    pullkey.service = mod
-    if not _real_parse_available():
-        pullkey.parse_reference = _fake_parse_reference  # type: ignore[assignment]
-
-
-if not REAL:
-    install_fake()
-
-from pullkey import grpc_server  # noqa: E402 - after the stand-in is in place
-from pullkey.v1 import credential_pb2 as pb  # noqa: E402
-from pullkey.v1 import credential_pb2_grpc as pb_grpc  # noqa: E402
-
-_BOOT = (
-    "import sys; sys.path[:0] = [{tests!r}, {py!r}]; import test_grpc; "
-    "from pullkey import grpc_server; sys.exit(grpc_server.main(sys.argv[1:]))"
-).format(tests=str(ROOT / "tests"), py=str(PYTHON_DIR))
-
-
 def serve_cmd(*args: str) -> list[str]:
-    """The daemon command line: ``python -m pullkey.grpc_server`` (with the stand-in when needed)."""
-    if REAL:
-        return [sys.executable, "-m", "pullkey.grpc_server", *args]
-    return [sys.executable, "-c", _BOOT, *args]
+    """The daemon as an operator starts it: ``pullkey serve`` of this environment (else ``python -m``)."""
+    exe = Path(sys.executable).parent / "pullkey"
+    if exe.exists():
+        # NOTE: `--` because cli.py's REMAINDER parser rejects `serve --flag`; grpc_server.main drops it
+        return [str(exe), "serve", "--", *args]
+    return [sys.executable, "-m", "pullkey.grpc_server", *args]
 
 
 def _env() -> dict[str, str]:
@@ -280,8 +62,6 @@ def _env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(PYTHON_DIR), env.get("PYTHONPATH", "")])
     env.pop("PULLKEY_CONFIG", None)
     env.pop("PULLKEY_ROOT_DIR", None)
-    if not REAL:
-        env["PULLKEY_TEST_FAKE_RESOLVER"] = "1"  # the daemon uses the same stand-in without probing the core
     return env
 
 
@@ -426,15 +206,6 @@ def unix_server(sources: Sources, sock_path: Path) -> Iterator[Running]:
 # Every RPC over the Unix socket
 
 
-def test_real_resolver_in_use() -> None:
-    """Reports which resolver the suite ran against (skips, loudly, while only the stand-in exists)."""
-    if not REAL:
-        pytest.skip("pullkey.service.Resolver not available yet: transport tested against the stand-in")
-    import pullkey.service
-
-    assert grpc_server.build_options("x", None, None).__class__ is pullkey.service.Options
-
-
 def test_get_credentials_in_kubelet_order(unix_server: Running, sources: Sources) -> None:
     resp = unix_server.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/team/app:v1"), timeout=5)
     assert resp.image == "reg.example.com/team/app:v1"
@@ -572,7 +343,7 @@ def test_reload_rpc_reports_counts_and_keeps_last_good(strict_server: Running, s
     sources.docker.write_text('{"auths": {"reg.example.com": {"auth": ')  # malformed: reload must fail
     bad = unix_server.stub.Reload(pb.ReloadRequest(), timeout=10)  # strict: a malformed source fails the reload
     assert bad.loaded is False
-    assert bad.message and CANARY_PW not in bad.message
+    assert str(sources.docker) in bad.message and CANARY_PW not in bad.message  # names the file, not a value
     assert bad.credential_count == 3  # the state still served
     assert unix_server.stub.GetCredentials(img, timeout=5).credentials[0].username == "bob"
 
@@ -596,7 +367,7 @@ class _Boom:
 
 def test_error_codes(sources: Sources, sock_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     opts = make_options(sources.config)
-    resolver = _Boom(pullkey.service.Resolver(opts))
+    resolver = _Boom(service.Resolver(opts))
     with running_server(opts, f"unix://{sock_path}", resolver=resolver, watch_interval=0) as r:
         cases: list[tuple[Callable[[], Any], grpc.StatusCode]] = [
             (
@@ -673,7 +444,7 @@ class _Slow:
 
 def test_batch_honours_deadline(sources: Sources, sock_path: Path) -> None:
     opts = make_options(sources.config)
-    slow = _Slow(pullkey.service.Resolver(opts), 0.0002)
+    slow = _Slow(service.Resolver(opts), 0.0002)
     with running_server(opts, f"unix://{sock_path}", resolver=slow, watch_interval=0) as r:
         images = [f"reg.example.com/a{i}" for i in range(10_000)]  # distinct: no memoised answers
         with pytest.raises(grpc.RpcError) as info:
@@ -1088,7 +859,7 @@ def test_daemon_sighup_sigterm_and_no_secrets_in_logs(sources: Sources, sock_pat
 
 def test_stop_lets_in_flight_calls_finish(sources: Sources, sock_path: Path) -> None:
     opts = make_options(sources.config)
-    slow = _Slow(pullkey.service.Resolver(opts), 0.4)
+    slow = _Slow(service.Resolver(opts), 0.4)
     lt = LoopThread()
     try:
         server, target = lt.run(grpc_server.create_server(opts, f"unix://{sock_path}", resolver=slow, watch_interval=0))
