@@ -69,12 +69,6 @@ def write_sources(d: Path, entries: int) -> tuple[Path, list[str]]:
 
 def daemon_cmd() -> tuple[list[str], str]:
     """The real daemon command (``pullkey serve`` of this environment), and how it was started."""
-    if os.environ.get("PULLKEY_BENCH_STANDIN") == "1":  # transport only, for when the core is not built
-        boot = (
-            "import sys; sys.path[:0] = [{t!r}, {p!r}]; import test_grpc; "
-            "from pullkey import grpc_server; sys.exit(grpc_server.main(sys.argv[1:]))"
-        ).format(t=str(ROOT / "tests"), p=str(ROOT / "python"))
-        return [sys.executable, "-c", boot], "python -m pullkey.grpc_server with the TEST STAND-IN resolver"
     exe = Path(sys.executable).parent / "pullkey"
     if not exe.exists():
         found = shutil.which("pullkey")
@@ -245,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         port = free_port()
         with daemon(config, port, "--answer-cache", "0") as (proc, _):
             cold, cold_ratio, _ = measure(port, d, images, args, args.reps)
-        lookup_us, encode_us = (0.0, 0.0) if "STAND-IN" in how else per_image_costs(config, images[: args.batch])
+        lookup_us, encode_us = per_image_costs(config, images[: args.batch])
 
     names = list(warm)
     lookups = warm[names[2]]["rps"] * args.batch
@@ -282,12 +276,11 @@ def main(argv: list[str] | None = None) -> int:
         f"Unary/health ratio of each interleaved pair: {pairs} (answer cache off: {cold_pairs}); the req/s rows are "
         "each method's median run, so their quotient need not equal the median ratio on a noisy machine.",
     ]
-    if lookup_us:
-        notes.append(
-            f"Cold lookup cost per image, measured in-process on the same config: `Resolver.get_credentials` "
-            f"{lookup_us:.1f} us + protobuf encoding {encode_us:.1f} us = {lookup_us + encode_us:.1f} us, i.e. at most "
-            f"{1e6 / (lookup_us + encode_us):,.0f} lookups/s on one core before any gRPC cost."
-        )
+    notes.append(
+        f"Cold lookup cost per image, measured in-process on the same config: `Resolver.get_credentials` "
+        f"{lookup_us:.1f} us + protobuf encoding {encode_us:.1f} us = {lookup_us + encode_us:.1f} us, i.e. at most "
+        f"{1e6 / (lookup_us + encode_us):,.0f} lookups/s on one core before any gRPC cost."
+    )
     text = "\n".join(
         [
             "## gRPC service (bench/grpc_bench.py)",
