@@ -876,6 +876,19 @@ def test_stop_lets_in_flight_calls_finish(sources: Sources, sock_path: Path) -> 
         lt.close()
 
 
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """main() configures the root logger for the daemon process; put the test runner's back afterwards."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("restore_logging")
 def test_main_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         grpc_server.main(["--listen", "tcp://127.0.0.1:0", "--tls-cert", "only-cert.pem"])
