@@ -912,3 +912,22 @@ def test_generated_code_matches_grpcio_floor() -> None:
         return tuple(int(x) for x in v.split("."))
 
     assert ver(floor) >= ver(gen), f"pyproject grpcio>={floor} is below GRPC_GENERATED_VERSION {gen}"
+
+
+@pytest.mark.xfail(
+    strict=True, reason="pyproject says protobuf>=6.31; the generated code needs the runtime it was made with (lead)"
+)
+def test_generated_code_matches_protobuf_floor() -> None:
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    floor = next(d for d in deps if re.match(r"protobuf\s*>=", d)).split(">=")[1].split(",")[0].strip()
+    text = (PYTHON_DIR / "pullkey" / "v1" / "credential_pb2.py").read_text()
+    m = re.search(
+        r"ValidateProtobufRuntimeVersion\(\s*_runtime_version\.Domain\.PUBLIC,\s*(\d+),\s*(\d+),\s*(\d+),", text
+    )
+    assert m is not None
+    generated = tuple(int(x) for x in m.groups())
+    assert tuple(int(x) for x in floor.split(".")) + (0,) * (3 - len(floor.split("."))) >= generated, (
+        f"protobuf>={floor} is below {'.'.join(map(str, generated))} (credential_pb2.py refuses older runtimes)"
+    )
