@@ -542,6 +542,26 @@ def test_regular_file_not_replaced(sources: Sources, sock_path: Path) -> None:
     assert sock_path.read_text() == "not a socket"
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the directory away")
+def test_socket_directory_of_another_user_is_refused(sources: Sources, sock_path: Path) -> None:
+    sock_path.parent.mkdir(parents=True, mode=0o700)
+    os.chown(sock_path.parent, 65534, 65534)
+    lt = LoopThread()
+    try:
+        with pytest.raises(grpc_server.ListenError, match="owned by uid 65534"):
+            lt.run(grpc_server.create_server(make_options(sources.config), f"unix://{sock_path}"))
+    finally:
+        lt.close()
+
+
+def test_socket_directory_is_tightened_to_0700(sources: Sources, sock_path: Path) -> None:
+    sock_path.parent.mkdir(parents=True, mode=0o755)
+    os.chmod(sock_path.parent, 0o755)
+    with running_server(make_options(sources.config), f"unix://{sock_path}", watch_interval=0):
+        assert stat.S_IMODE(os.lstat(sock_path.parent).st_mode) == 0o700
+        assert stat.S_IMODE(os.lstat(sock_path).st_mode) == 0o600
+
+
 def test_listen_address_parsing() -> None:
     p = grpc_server.ListenAddress.parse
     assert p("unix:///run/x.sock") == grpc_server.ListenAddress("unix", path="/run/x.sock")

@@ -1102,6 +1102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except errors.PullkeyError as exc:
         log.error(str(exc))
         return 1
+    except OSError as exc:  # e.g. no permission to create the socket directory
+        log.error("cannot start", extra={"fields": {"error": exc.strerror or type(exc).__name__, "path": exc.filename}})
+        return 1
     return 0  # unreachable; keeps mypy happy
 
 
