@@ -562,6 +562,16 @@ def test_socket_directory_is_tightened_to_0700(sources: Sources, sock_path: Path
         assert stat.S_IMODE(os.lstat(sock_path).st_mode) == 0o600
 
 
+def test_default_listen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert grpc_server.default_listen() == "unix:///run/pullkey/pullkey.sock"
+    monkeypatch.setattr(os, "geteuid", lambda: 1234)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    assert grpc_server.default_listen() == f"unix://{tmp_path}/pullkey/pullkey.sock"
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    assert grpc_server.default_listen() == "unix:///tmp/pullkey-1234/pullkey.sock"
+
+
 def test_listen_address_parsing() -> None:
     p = grpc_server.ListenAddress.parse
     assert p("unix:///run/x.sock") == grpc_server.ListenAddress("unix", path="/run/x.sock")
