@@ -947,7 +947,7 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """``TIME LEVEL logger: msg key=value ...`` (multi-line values such as tracebacks are indented)."""
+    """``TIME LEVEL logger: msg key=value ...`` on one line (values with spaces or newlines are quoted)."""
 
     def format(self, record: logging.LogRecord) -> str:
         ts = datetime.datetime.fromtimestamp(record.created, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
