@@ -285,12 +285,13 @@ impl PyKeyring {
         out.set_item("image", image)?;
         out.set_item("repository", &repository)?;
         let credentials = PyList::empty(py);
-        for c in explanation.credentials {
+        for (c, fallback) in explanation.credentials.iter().zip(explanation.fallback.iter()) {
             let item = PyDict::new(py);
             item.set_item("key", &c.key)?;
             item.set_item("raw_key", dockercfg::redact_userinfo(&c.raw_key))?;
             item.set_item("username", &c.auth.username)?;
             item.set_item("source", &c.source)?;
+            item.set_item("fallback", *fallback)?;
             credentials.append(item)?;
         }
         out.set_item("credentials", credentials)?;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 
 import pullkey
 import pytest
@@ -207,3 +208,14 @@ def test_normalized_parse_agrees_with_oracle(text: str) -> None:
     assert _as_ref(r) == expected
     again = parse_reference(r.normalized)
     assert again.normalized == r.normalized
+
+
+def test_load_keyring_from_search_paths(tmp_path: Path) -> None:
+    import json
+
+    root = tmp_path / "kubelet"
+    root.mkdir()
+    (root / "config.json").write_text(json.dumps({"auths": {"r.example": {"username": "u", "password": "p"}}}))
+    kr = pullkey.load_keyring(pullkey.Options(root_dir=str(root), home=str(tmp_path), cwd=str(tmp_path)))
+    assert [c.username for c in kr.lookup("r.example/app")] == ["u"]
+    assert kr.lookup("r.example/app")[0].source == str(root / "config.json")

@@ -118,3 +118,13 @@ def test_kubelet_config_round_trip(node: Node, tmp_path: Path) -> None:
     out.write_bytes(run.stdout)
     check = node.run(None, "check", "--kubelet-config", str(out))
     assert check.returncode == 0, check.stdout
+
+
+def test_explain_shows_the_docker_hub_fallback(node: Node) -> None:
+    write_config(node.root / "config.json", {"https://index.docker.io/v1/": {"username": "hub", "password": CANARY}})
+    run = node.run(None, "explain", "--json", "nginx")
+    out = json.loads(run.stdout)
+    assert out["repository"] == "docker.io/library/nginx"
+    assert [(c["key"], c["username"], c["fallback"]) for c in out["credentials"]] == [("index.docker.io", "hub", True)]
+    text = node.run(None, "explain", "nginx").stdout.decode()
+    assert "fallback" in text and CANARY not in text

@@ -23,7 +23,7 @@ from pullkey.errors import ConfigError, InvalidReference, InvalidRequest, NotLoa
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from pullkey.service import Answer, Options, Resolver
+    from pullkey.service import Answer, Options, Resolver, load_keyring
 
 __all__ = [
     "Answer",
@@ -38,6 +38,7 @@ __all__ = [
     "Reference",
     "Resolver",
     "__version__",
+    "load_keyring",
     "match_image",
     "parse_reference",
     "parse_references",
@@ -45,7 +46,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    if name in ("Answer", "Options", "Resolver"):
+    if name in ("Answer", "Options", "Resolver", "load_keyring"):
         from pullkey import service
 
         return getattr(service, name)

@@ -21,12 +21,16 @@ def _json_line(obj: object) -> None:
     sys.stdout.buffer.write(orjson.dumps(obj) + b"\n")
 
 
+_SUBCOMMANDS = {"get-credentials", "explain", "parse", "check", "kubelet-config", "version"}
+
+
 def _add_source_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="pullkey ProviderConfig file (env PULLKEY_CONFIG)")
     p.add_argument("--root-dir", help="the kubelet --root-dir (env PULLKEY_ROOT_DIR, default /var/lib/kubelet)")
     p.add_argument("--search-policy", choices=_sources.SEARCH_POLICIES, help="merge (default) or first (kubelet)")
     p.add_argument("--strict", action="store_true", default=None, help="a malformed source is an error")
     p.add_argument("--cache-policy", choices=_sources.CACHE_POLICIES, help="cacheKeyType policy (default auto)")
+    p.add_argument("--cache-duration", help="cacheDuration of kubelet answers, a Go duration (default 5m)")
     p.add_argument("--v", "-v", dest="verbosity", type=int, default=0, help="log verbosity (klog style)")
 
 
@@ -37,6 +41,7 @@ def _settings(args: argparse.Namespace) -> _sources.Settings:
         search_policy=args.search_policy,
         strict=args.strict,
         cache_policy=args.cache_policy,
+        cache_duration=None if args.cache_duration is None else _core.parse_duration_seconds(args.cache_duration),
     )
 
 
@@ -106,7 +111,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         _out("credentials, in the order the kubelet tries them:")
         for i, c in enumerate(creds, 1):
             raw = f" (written {c['raw_key']!r})" if c["raw_key"] != c["key"] else ""
-            _out(f"  {i}. {c['key']}{raw}  username={c['username']!r}  from {c['source']}")
+            via = "  [Docker Hub fallback: no key matched, index.docker.io is used]" if c["fallback"] else ""
+            _out(f"  {i}. {c['key']}{raw}  username={c['username']!r}  from {c['source']}{via}")
     else:
         _out("credentials: none match: the kubelet pulls anonymously")
     if result["rejected"]:
@@ -176,9 +182,20 @@ def cmd_kubelet_config(args: argparse.Namespace) -> int:
     match_images = args.match_image or keyring.match_images()
     if not match_images:
         raise PullkeyError("no registry keys found in the configured sources; pass --match-image PATTERN")
-    extra_args = list(args.arg or [])
+    # The plugin must answer with the settings this config was generated for: hand them on as args.
+    extra_args = []
     if args.config:
-        extra_args = ["--config", os.path.abspath(args.config), *extra_args]
+        extra_args += ["--config", os.path.abspath(args.config)]
+    for flag, value in (
+        ("--search-policy", args.search_policy),
+        ("--cache-policy", args.cache_policy),
+        ("--cache-duration", args.cache_duration),
+    ):
+        if value:
+            extra_args += [flag, value]
+    if args.strict:
+        extra_args.append("--strict")
+    extra_args += args.arg or []
     env = []
     if args.root_dir:
         env.append(("PULLKEY_ROOT_DIR", os.path.abspath(args.root_dir)))
@@ -245,8 +262,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if "serve" in args_list:
+        # `pullkey [global flags] serve [serve flags]`: the gRPC server parses its own flags; global
+        # flags written before `serve` are handed on to it.
+        at = args_list.index("serve")
+        if not _SUBCOMMANDS.intersection(args_list[:at]):
+            from pullkey import grpc_server
+
+            return int(grpc_server.main(args_list[:at] + args_list[at + 1 :]))
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     func = getattr(args, "func", None)
     if func is None:  # get-credentials with flags argparse had to check, or no command at all
         from pullkey._exec import _run

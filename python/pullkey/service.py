@@ -129,3 +129,10 @@ class Resolver:
         """Every path whose change should trigger a reload (existing or not)."""
         state = self._state
         return list(state.watched) if state is not None else []
+
+
+def load_keyring(options: Options | None = None) -> Keyring:
+    """The merged keyring of the configured sources (pull secrets, then node docker configs)."""
+    resolver = Resolver(options)
+    resolver.load()
+    return resolver.state.keyring

@@ -1,0 +1,1 @@
+"""End-to-end tests: pullkey credentials against real registries (see README.md)."""
