@@ -75,8 +75,7 @@ def daemon_cmd() -> tuple[list[str], str]:
         if not found:
             raise SystemExit("no `pullkey` executable next to this interpreter or on PATH: make build-dev first")
         exe = Path(found)
-    # NOTE: `--` because cli.py's REMAINDER parser rejects `serve --flag` (reported to the lead)
-    return [str(exe), "serve", "--"], "pullkey serve"
+    return [str(exe), "serve"], "pullkey serve"
 
 
 @contextlib.contextmanager

@@ -48,13 +48,12 @@ CANARY_TOKEN = "canary-token-Rk41Lm0p"
 CANARY_AUTH_PW = "canary-authpw-Jx88Qe3t"
 
 
-def serve_cmd(*args: str) -> list[str]:
-    """The daemon as an operator starts it: ``pullkey serve`` of this environment (else ``python -m``)."""
+def serve_cmd(*args: str, global_flags: tuple[str, ...] = ()) -> list[str]:
+    """The daemon as an operator starts it: ``pullkey [global flags] serve [flags]`` of this environment."""
     exe = Path(sys.executable).parent / "pullkey"
     if exe.exists():
-        # NOTE: `--` because cli.py's REMAINDER parser rejects `serve --flag`; grpc_server.main drops it
-        return [str(exe), "serve", "--", *args]
-    return [sys.executable, "-m", "pullkey.grpc_server", *args]
+        return [str(exe), *global_flags, "serve", *args]
+    return [sys.executable, "-m", "pullkey.grpc_server", *global_flags, *args]
 
 
 def _env() -> dict[str, str]:
@@ -824,13 +823,16 @@ def test_plaintext_tcp_refused_without_insecure(sources: Sources) -> None:
 @pytest.mark.parametrize("log_format", ["json", "text"])
 def test_daemon_sighup_sigterm_and_no_secrets_in_logs(sources: Sources, sock_path: Path, log_format: str) -> None:
     target = f"unix://{sock_path}"
-    args = ["--config", str(sources.config), "--root-dir", str(sources.dir), "--search-policy", "merge", "--v=2"]
-    args += ["--listen", target, "--log-format", log_format, "--log-level", "debug", "--watch-interval", "0"]
-    proc = subprocess.Popen(serve_cmd(*args), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    global_flags = ("--config", str(sources.config), "--root-dir", str(sources.dir), "--search-policy", "merge")
+    args = ["--v=2", "--cache-duration", "90s", "--listen", target, "--log-format", log_format]
+    args += ["--log-level", "debug", "--watch-interval", "0"]
+    cmd = serve_cmd(*args, global_flags=global_flags)
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         ch = _wait_serving(target, proc)
         stub = pb_grpc.CredentialServiceStub(ch)
-        assert stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5).credentials
+        first = stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5)
+        assert first.credentials and first.cache_duration.seconds == 90  # --cache-duration beats the config's 5m
         stub.GetCredentials(pb.GetCredentialsRequest(image="other.example.com:5000/a"), timeout=5)
         stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=["reg.example.com/a", "B//b"]), timeout=5)
         stub.Explain(pb.ExplainRequest(image="reg.example.com/a"), timeout=5)
@@ -927,6 +929,10 @@ def test_main_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         grpc_server.main(["--log-format", "xml"])
     assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        grpc_server.main(["--cache-duration", "five minutes", "--listen", "tcp://127.0.0.1:0", "--insecure"])
+    assert info.value.code == 2
+    assert "five minutes" in capsys.readouterr().err
 
 
 def test_generated_code_matches_grpcio_floor() -> None:

@@ -1017,6 +1017,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--search-policy", choices=("merge", "first"), default=None)
     p.add_argument("--strict", action="store_true", default=None, help="a malformed source is an error")
     p.add_argument("--cache-policy", choices=("auto", "Image", "Registry", "Global"), default=None)
+    p.add_argument("--cache-duration", default=None, help="cacheDuration of answers, a Go duration (default 5m)")
     # klog-style verbosity, as kubelet configs written for other plugins pass it (ARCHITECTURE.md)
     p.add_argument("-v", "--v", dest="verbosity", type=int, default=None, help=argparse.SUPPRESS)
     return p
@@ -1029,20 +1030,37 @@ def build_options(
     *,
     strict: bool | None = None,
     cache_policy: str | None = None,
+    cache_duration: str | None = None,
 ) -> Any:
-    """A :class:`pullkey.service.Options` from the global flags (unset ones keep the service's defaults)."""
-    from pullkey import service
+    """A :class:`pullkey.service.Options` from the global flags (unset ones keep the service's defaults).
+
+    ``cache_duration`` is a Go duration string ("5m"); raises ``ConfigError``/``ValueError`` when malformed.
+    """
+    from pullkey import _core, service
 
     return service.Options(
-        config=config, root_dir=root_dir, search_policy=search_policy, strict=strict, cache_policy=cache_policy
+        config=config,
+        root_dir=root_dir,
+        search_policy=search_policy,
+        strict=strict,
+        cache_policy=cache_policy,
+        cache_duration=None if cache_duration is None else _core.parse_duration_seconds(cache_duration),
     )
 
 
 async def serve(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT; reload on SIGHUP. Returns the exit code."""
-    options = build_options(
-        args.config, args.root_dir, args.search_policy, strict=args.strict, cache_policy=args.cache_policy
-    )
+    try:
+        options = build_options(
+            args.config,
+            args.root_dir,
+            args.search_policy,
+            strict=args.strict,
+            cache_policy=args.cache_policy,
+            cache_duration=args.cache_duration,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     server, bound = await create_server(
         options,
         args.listen or default_listen(),
