@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,9 +80,10 @@ def daemon_cmd() -> tuple[list[str], str]:
 
 
 @contextlib.contextmanager
-def daemon(config: Path, port: int, *extra: str) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
+def daemon(config: Path, port: int, mport: int, *extra: str) -> Iterator[tuple[subprocess.Popen[bytes], float]]:
     cmd, _ = daemon_cmd()
     cmd = [*cmd, "--config", str(config), "--listen", f"tcp://127.0.0.1:{port}", "--insecure", *extra]
+    cmd += ["--metrics-listen", f"127.0.0.1:{mport}"]
     cmd += ["--log-level", "warning", "--max-message-size", str(64 * 1024 * 1024)]
     env = dict(os.environ, PYTHONPATH=str(ROOT / "python"))
     t0 = time.monotonic()
@@ -109,6 +111,23 @@ def rss_mib(pid: int) -> tuple[float, float]:
     text = Path(f"/proc/{pid}/status").read_text()
     get = lambda k: int(re.search(rf"^{k}:\s+(\d+) kB", text, re.M).group(1)) / 1024  # noqa: E731
     return get("VmRSS"), get("VmHWM")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def handled(mport: int, path: str) -> int:
+    """Calls of one method the daemon has finished, from its own Prometheus counters."""
+    service, method = path.lstrip("/").split("/")
+    with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    pattern = (
+        rf'^pullkey_grpc_server_handled_total{{grpc_service="{re.escape(service)}",grpc_method="{method}",.*}} (\d+)$'
+    )
+    return sum(int(n) for n in re.findall(pattern, text, re.M))
 
 
 def frame(message: bytes) -> bytes:
@@ -151,7 +170,7 @@ def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
 
 
 def measure(
-    port: int, d: Path, images: list[str], args: argparse.Namespace, reps: int
+    port: int, probe: tuple[int, int], d: Path, images: list[str], args: argparse.Namespace, reps: int
 ) -> tuple[dict[str, dict[str, float]], float, int]:
     """Verify the three payloads, then run health/unary alternately ``reps`` times and the batch ``reps`` times."""
     target = f"127.0.0.1:{port}"
@@ -184,12 +203,24 @@ def measure(
         if not h2load_verify(port, path, files[name], resp_len):
             raise SystemExit(f"{name}: h2load did not get the expected {resp_len}-byte OK answer every time")
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in methods}
-    order = [n for _ in range(reps) for n in methods]  # interleaved: machine noise hits all three alike
+    # interleaved, and health/unary swapped every other round (A B, B A, ...), so that noise from the
+    # shared machine and any drift hit both sides of the ratio alike
+    names = list(methods)
+    order = [n for i in range(reps) for n in ((names[0], names[1]) if i % 2 == 0 else (names[1], names[0]))]
+    order += [names[2]] * reps
+    pid, mport = probe
     for name in order:
         path = methods[name][0]
-        runs[name].append(h2load(port, path, files[name], args.duration, args.clients, args.streams, d / "lat.log"))
+        cpu0, n0 = cpu_seconds(pid), handled(mport, path)
+        r = h2load(port, path, files[name], args.duration, args.clients, args.streams, d / "lat.log")
+        cpu1, n1 = cpu_seconds(pid), handled(mport, path)
+        # server CPU per call: what the call costs the daemon, whatever else the shared machine is doing
+        r["cpu_us"] = (cpu1 - cpu0) / max(1, n1 - n0) * 1e6
+        runs[name].append(r)
     ratios = [u["rps"] / h["rps"] for h, u in zip(*list(runs.values())[:2], strict=True)]
     result = {n: median_run(r) for n, r in runs.items()}
+    for n, r in runs.items():
+        result[n]["cpu_us"] = statistics.median(x["cpu_us"] for x in r)
     result[next(iter(result))]["ratios"] = ratios  # type: ignore[assignment]
     return result, statistics.median(ratios), hits
 
@@ -215,12 +246,12 @@ def per_image_costs(config: Path, images: list[str]) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--duration", type=int, default=3, help="seconds per h2load run (after 1 s warm-up)")
+    ap.add_argument("--duration", type=int, default=2, help="seconds per h2load run (after 1 s warm-up)")
     ap.add_argument("--entries", type=int, default=100_000, help="keys in the generated config.json")
     ap.add_argument("--batch", type=int, default=1000, help="images per BatchGetCredentials")
     ap.add_argument("--clients", type=int, default=2)
     ap.add_argument("--streams", type=int, default=16, help="concurrent streams per client")
-    ap.add_argument("--reps", type=int, default=5, help="interleaved runs per method (median reported)")
+    ap.add_argument("--reps", type=int, default=7, help="interleaved runs per method (median reported)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "grpc.md")
     args = ap.parse_args(argv)
     if not shutil.which("h2load"):
@@ -230,28 +261,33 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="pullkey-grpc-bench-") as tmp:
         d = Path(tmp)
         config, images = write_sources(d, args.entries)
-        port = free_port()
-        with daemon(config, port) as (proc, startup_s):
+        port, mport = free_port(), free_port()
+        with daemon(config, port, mport) as (proc, startup_s):
             rss_loaded = rss_mib(proc.pid)
-            warm, ratio, hits = measure(port, d, images, args, args.reps)
+            warm, ratio, hits = measure(port, (proc.pid, mport), d, images, args, args.reps)
             rss_after = rss_mib(proc.pid)
-        port = free_port()
-        with daemon(config, port, "--answer-cache", "0") as (proc, _):
-            cold, cold_ratio, _ = measure(port, d, images, args, args.reps)
+        port, mport = free_port(), free_port()
+        with daemon(config, port, mport, "--answer-cache", "0") as (proc, _):
+            cold, cold_ratio, _ = measure(port, (proc.pid, mport), d, images, args, args.reps)
         lookup_us, encode_us = per_image_costs(config, images[: args.batch])
 
     names = list(warm)
     lookups = warm[names[2]]["rps"] * args.batch
     cold_lookups = cold[names[2]]["rps"] * args.batch
     rows = [
-        "| method | answer cache | req/s | p50 ms | p99 ms | failed |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "| method | answer cache | req/s | p50 ms | p99 ms | failed | server CPU us/call |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for label, res in (("on (default)", warm), ("off", cold)):
         for name, r in res.items():
             rows.append(
-                f"| {name} | {label} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['failed']:.0f} |"
+                f"| {name} | {label} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['failed']:.0f} "
+                f"| {r['cpu_us']:,.0f} |"
             )
+    cpu_ratio = warm[names[0]]["cpu_us"] / warm[names[1]]["cpu_us"]
+    cold_cpu_ratio = cold[names[0]]["cpu_us"] / cold[names[1]]["cpu_us"]
+    cpu_lookups = 1e6 / (warm[names[2]]["cpu_us"] / args.batch)
+    cold_cpu_lookups = 1e6 / (cold[names[2]]["cpu_us"] / args.batch)
 
     def verdict(ok: bool) -> str:
         return "PASS" if ok else "MISS"
@@ -263,7 +299,14 @@ def main(argv: list[str] | None = None) -> int:
         f"| {verdict(ratio >= 0.85)} |",
         f"| unary / health req/s, answer cache off (median of {args.reps}) | {cold_ratio:.0%} | >= 85% "
         f"| {verdict(cold_ratio >= 0.85)} |",
+        f"| same, by server CPU per call (health CPU / unary CPU) | {cpu_ratio:.0%} | >= 85% "
+        f"| {verdict(cpu_ratio >= 0.85)} |",
+        f"| same, answer cache off, by server CPU per call | {cold_cpu_ratio:.0%} | >= 85% "
+        f"| {verdict(cold_cpu_ratio >= 0.85)} |",
         f"| batch lookups/s | {lookups:,.0f} | >= 500,000 | {verdict(lookups >= 500_000)} |",
+        f"| batch lookups per server CPU second | {cpu_lookups:,.0f} | >= 500,000 "
+        f"| {verdict(cpu_lookups >= 500_000)} |",
+        f"| same, answer cache off | {cold_cpu_lookups:,.0f} | >= 500,000 | {verdict(cold_cpu_lookups >= 500_000)} |",
         f"| batch lookups/s, answer cache off | {cold_lookups:,.0f} | >= 500,000 "
         f"| {verdict(cold_lookups >= 500_000)} |",
         f"| daemon RSS at {args.entries:,} entries: loaded / peak under load | {rss_loaded[0]:.1f} / "
@@ -287,7 +330,9 @@ def main(argv: list[str] | None = None) -> int:
             f"Daemon: `{how}`, loopback TCP `--insecure`, {args.entries:,} keys in one config.json "
             f"(loaded and SERVING {startup_s:.1f} s after start). Load tool: h2load (one tool for all three "
             f"methods, one run), {args.clients} clients x {args.streams} streams, 1 thread, {args.duration} s per "
-            f"run after 1 s warm-up; health and GetCredentials alternate {args.reps} times (median shown). "
+            f"run after 1 s warm-up; health and GetCredentials alternate {args.reps} times in A-B/B-A order "
+            "(median shown). Server CPU per call = the daemon's user+system CPU over a run / the calls its "
+            "own counters saw in it: unlike req/s, other load on the machine barely moves it. "
             f"Every payload was first answered OK by a gRPC client and then by h2load byte-exactly. "
             f"Batch: {args.batch} distinct images, {hits} with credentials. Answer cache: encoded answers per "
             f"image, kept until the next reload (`--answer-cache`, default {4096}); 'off' = a lookup per image per "
