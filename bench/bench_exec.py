@@ -1,0 +1,249 @@
+"""The kubelet exec plugin, whole process: start-up to response, and peak RSS.
+
+Runs the installed ``pullkey`` executable exactly as the kubelet does (no arguments, a v1
+``CredentialProviderRequest`` on stdin, response on stdout) against a 1,000-entry ``config.json`` in a
+temporary root dir (env ``PULLKEY_ROOT_DIR``; HOME and the working directory are empty temp dirs so
+no other docker config is read). Contenders, interleaved run by run: ``python -c pass`` with the
+interpreter of the ``pullkey`` script's shebang (the budget's yardstick), plus context rows
+``python -c "import json"`` and ``python -I -S -c pass``.
+
+Wall time: each child is started with ``os.posix_spawn`` and reaped with ``os.wait4``; the time is
+spawn → exit, stdin written and stdout drained as the kubelet does.
+
+Peak RSS: NOT the ``ru_maxrss`` of those children. Linux records the RSS of the mm a process had just
+before ``execve`` into its max-RSS, and a child spawned from this (large) bench process starts from a
+copy of (fork) or the very same (vfork/posix_spawn) mm, so every child would report at least the
+bench's own RSS (this is what ``RUSAGE_CHILDREN`` deltas show too). Instead each contender is also run
+under GNU ``/usr/bin/time -f %M``: time forks from its own ~1 MiB image, so the number it reports is
+the child's own peak (floor ≈ 1 MiB, far below any Python process).
+
+Budgets (ARCHITECTURE.md): median ≤ 1.6x ``python -c pass``; peak RSS ≤ 30 MiB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import corpus
+from _harness import Row
+
+SUITE = "exec"
+ENTRIES = 1_000
+TIME = "/usr/bin/time"
+
+
+def find_pullkey() -> Path | None:
+    """The `pullkey` executable of this environment: next to the running interpreter, else on PATH."""
+    local = Path(sys.executable).parent / "pullkey"
+    if local.is_file() and os.access(local, os.X_OK):
+        return local
+    found = shutil.which("pullkey")
+    return Path(found) if found else None
+
+
+def shebang_interpreter(script: Path) -> str:
+    """The interpreter named by the script's `#!` line (the `python` every contender uses)."""
+    try:
+        with open(script, "rb") as f:
+            first = f.readline(512)
+    except OSError:
+        return sys.executable
+    if first.startswith(b"#!"):
+        parts = first[2:].decode(errors="replace").split()
+        if parts and "python" in Path(parts[0]).name:
+            return parts[0]
+    return sys.executable
+
+
+class Child:
+    """One spawned process: wall time (ns), exit status, peak RSS (KiB), stdout bytes."""
+
+    __slots__ = ("maxrss_kib", "ns", "status", "stdout")
+
+    def __init__(self, ns: int, status: int, maxrss_kib: int, stdout: bytes) -> None:
+        self.ns, self.status, self.maxrss_kib, self.stdout = ns, status, maxrss_kib, stdout
+
+
+def spawn(argv: list[str], env: dict[str, str], stdin: bytes, stderr_path: str) -> Child:
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    actions = [
+        (os.POSIX_SPAWN_DUP2, in_r, 0),
+        (os.POSIX_SPAWN_DUP2, out_w, 1),
+        (os.POSIX_SPAWN_OPEN, 2, stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+    ]
+    t0 = time.perf_counter_ns()
+    pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
+    os.close(in_r)
+    os.close(out_w)
+    try:
+        os.write(in_w, stdin)
+    except BrokenPipeError:
+        pass  # the contender does not read stdin and already exited
+    os.close(in_w)
+    chunks = []
+    while True:
+        chunk = os.read(out_r, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(out_r)
+    _, status, usage = os.wait4(pid, 0)
+    t1 = time.perf_counter_ns()
+    return Child(t1 - t0, status, usage.ru_maxrss, b"".join(chunks))
+
+
+def rss_kib(argv: list[str], env: dict[str, str], stdin: bytes, out_path: str, stderr_path: str) -> int | None:
+    """Peak RSS (KiB) of one run of argv, as measured by GNU time (see the module docstring)."""
+    child = spawn([TIME, "-f", "%M", "-o", out_path, *argv], env, stdin, stderr_path)
+    if not os.WIFEXITED(child.status):
+        return None
+    try:
+        return int(Path(out_path).read_text().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _first_line(path: str) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            return f.readline().strip()[:200]
+    except OSError:
+        return ""
+
+
+def run(quick: bool = False) -> list[Row]:
+    rounds = 12 if quick else 40
+    warmup = 2 if quick else 4
+    script = find_pullkey()
+    python = shebang_interpreter(script) if script else sys.executable
+    keys = corpus.keyring_keys(ENTRIES)
+    image = next(i for i in corpus.images(keys, 50, miss_ratio=0.0) if not i.startswith("docker.io/"))
+    request = (
+        json.dumps(
+            {"kind": "CredentialProviderRequest", "apiVersion": "credentialprovider.kubelet.k8s.io/v1", "image": image},
+            separators=(",", ":"),
+        )
+        + "\n"
+    ).encode()
+
+    contenders: dict[str, list[str]] = {}
+    if script is not None:
+        contenders["pullkey"] = [str(script)]
+    contenders["pass"] = [python, "-c", "pass"]
+    contenders["json"] = [python, "-c", "import json"]
+    contenders["IS"] = [python, "-I", "-S", "-c", "pass"]
+
+    times: dict[str, list[float]] = {k: [] for k in contenders}
+    rss: dict[str, list[float]] = {k: [] for k in contenders}
+    failure = ""
+    old_cwd = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="pullkey-bench-exec-") as tmp:
+        root = Path(tmp, "root")
+        home = Path(tmp, "home")
+        cwd = Path(tmp, "cwd")
+        for d in (root, home, cwd):
+            d.mkdir()
+        (root / "config.json").write_text(json.dumps(corpus.docker_config(keys)))
+        stderr_path = str(Path(tmp, "stderr"))
+        rss_path = str(Path(tmp, "rss"))
+        has_time = os.access(TIME, os.X_OK)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "PULLKEY_ROOT_DIR": str(root),
+        }
+        os.chdir(cwd)  # the kubelet search path includes the working directory
+        try:
+            names = list(contenders)
+            for r in range(warmup + rounds):
+                order = names[r % len(names) :] + names[: r % len(names)]  # rotate who goes first
+                for name in order:
+                    child = spawn(contenders[name], env, request, stderr_path)
+                    if name == "pullkey" and not failure:
+                        failure = _check_response(child, stderr_path)
+                    if r >= warmup:
+                        times[name].append(child.ns / 1e6)
+                        if has_time:
+                            kib = rss_kib(contenders[name], env, request, rss_path, stderr_path)
+                            if kib is not None:
+                                rss[name].append(kib / 1024)
+        finally:
+            os.chdir(old_cwd)
+
+    med = {k: statistics.median(v) for k, v in times.items()}
+    peak = {k: (max(v) if v else None) for k, v in rss.items()}
+    pk_t = med.get("pullkey")
+    pk_rss = peak.get("pullkey")
+    if failure:
+        pk_t = pk_rss = None
+    n_label = f"{rounds} runs, interleaved; {ENTRIES:,}-entry config.json"
+    note = f"interpreter: {python}; pullkey: {script or 'not installed'}"
+    if peak.get("pass") is not None:
+        note += "; peak RSS by GNU time, MiB: " + ", ".join(f"{k} {v:.1f}" for k, v in peak.items() if v is not None)
+    if pk_t is not None:
+        q = statistics.quantiles(times["pullkey"], n=10)
+        note += f"; pullkey p10/p90 {q[0]:.1f}/{q[-1]:.1f} ms"
+    if failure:
+        note += f"; pullkey run failed: {failure}"
+    rows = [
+        Row(
+            SUITE,
+            "exec plugin, whole process (v1 request → response)",
+            n_label,
+            "ms",
+            pk_t,
+            "`python -c pass` (same interpreter)",
+            med["pass"],
+            "median ≤ 1.6× `python -c pass`",
+            None if pk_t is None else bool(pk_t <= 1.6 * med["pass"]),
+            note=note,
+        ),
+        Row(SUITE, "exec plugin, whole process", n_label, "ms", pk_t, '`python -c "import json"`', med["json"]),
+        Row(SUITE, "exec plugin, whole process", n_label, "ms", pk_t, "`python -I -S -c pass`", med["IS"]),
+        Row(
+            SUITE,
+            "exec plugin, peak RSS (max over runs)",
+            n_label,
+            "MiB",
+            pk_rss,
+            "`python -c pass`",
+            peak["pass"],
+            "≤ 30 MiB",
+            None if pk_rss is None else bool(pk_rss <= 30),
+        ),
+    ]
+    return rows
+
+
+def _check_response(child: Child, stderr_path: str) -> str:
+    """'' when the plugin answered like the kubelet expects, else a short reason (never the body)."""
+    if not os.WIFEXITED(child.status) or os.WEXITSTATUS(child.status) != 0:
+        return f"exit status {child.status}: {_first_line(stderr_path)}"
+    try:
+        resp = json.loads(child.stdout)
+    except ValueError:
+        return "stdout is not JSON"
+    if resp.get("kind") != "CredentialProviderResponse" or not resp.get("auth"):
+        return "response has no auth entries or wrong kind"
+    return ""
+
+
+if __name__ == "__main__":
+    from _harness import table
+
+    result = run(quick="--quick" in sys.argv)
+    print(table(result))
+    for r in result:
+        if r.note:
+            print(f"{r.what}: {r.note}")
