@@ -14,6 +14,7 @@ use crate::keyring::{self, CacheKeyType, CachePolicy};
 use crate::pconfig::{self, Format};
 use crate::protocol;
 use crate::resolve::{self, ReferenceView, SearchPolicy, SourceData, SourceFile};
+use crate::wire;
 
 // Exception classes are defined in Python (pullkey/errors.py) and only raised from here.
 pyo3::import_exception!(pullkey.errors, InvalidReference);
@@ -325,6 +326,36 @@ impl PyKeyring {
     /// `matchImages` patterns covering every image a key of this keyring can match.
     fn match_images(&self) -> Vec<String> {
         self.inner.match_images()
+    }
+
+    /// The serialized `pullkey.v1.GetCredentialsResponse` for `image`.
+    #[pyo3(signature = (image, cache_policy = "auto", cache_duration = 300))]
+    fn answer_pb<'py>(
+        &self,
+        py: Python<'py>,
+        image: &str,
+        cache_policy: &str,
+        cache_duration: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let policy = self::cache_policy(cache_policy)?;
+        let out = wire::encode_get_credentials(&self.inner, image, policy, cache_duration)?;
+        Ok(PyBytes::new(py, &out))
+    }
+
+    /// The serialized `pullkey.v1.BatchGetCredentialsResponse` for `images` (bad images as per-item errors).
+    #[pyo3(signature = (images, cache_policy = "auto", cache_duration = 300))]
+    fn batch_pb<'py>(
+        &self,
+        py: Python<'py>,
+        images: Vec<String>,
+        cache_policy: &str,
+        cache_duration: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let policy = self::cache_policy(cache_policy)?;
+        let refs: Vec<&str> = images.iter().map(String::as_str).collect();
+        // Pure Rust work on owned inputs: other Python threads (the event loop) run meanwhile.
+        let out = py.detach(|| wire::encode_batch(&self.inner, &refs, policy, cache_duration));
+        Ok(PyBytes::new(py, &out))
     }
 }
 

@@ -251,19 +251,47 @@ def test_batch_in_order_with_per_item_errors(unix_server: Running) -> None:
     assert resp.results[3].response.credentials[0].username == "carol"
 
 
-def test_hand_encoded_batch_result_decodes() -> None:
-    answer = pb.GetCredentialsResponse(image="é" * 9000, credentials=[pb.Credential(key="k" * 20000)])
-    err = pb.ItemError(code=3, message="bad", reason="invalid_format")
-    parts = [
-        grpc_server._batch_result("é" * 9000, True, answer.SerializeToString()),
-        grpc_server._batch_result("x", False, err.SerializeToString()),
-        grpc_server._batch_result("", True, b""),
-    ]
-    decoded = pb.BatchGetCredentialsResponse.FromString(b"".join(parts))
-    assert [r.image for r in decoded.results] == ["é" * 9000, "x", ""]
-    assert decoded.results[0].response == answer
-    assert decoded.results[1].error == err
-    assert decoded.results[2].WhichOneof("result") == "response"
+def test_core_encoding_equals_protobuf_messages(tmp_path: Path) -> None:
+    """The Rust encoder of answers (rust/wire.rs) against messages built field by field with the
+    generated classes: byte-equal for single answers, and batches decode to the same results."""
+    long_source = tmp_path / ("deep/" * 40) / "config.json"
+    long_source.parent.mkdir(parents=True)
+    write_json_atomic(
+        long_source,
+        {
+            "auths": {
+                "reg.example.com": {"username": "ü" * 70, "password": "p" * 300, "identitytoken": "id-tok"},
+                "https://reg.example.com/v2/team": {"auth": _b64("team", "pw:with:colons"), "registrytoken": "rt"},
+                "*.example.com": {"username": "", "password": ""},
+                "index.docker.io": {"username": "hub", "password": "h"},
+            }
+        },
+    )
+    for policy, duration in (("auto", 300), ("Image", 0), ("Registry", 86400 * 365)):
+        resolver = service.Resolver(
+            service.Options(
+                root_dir=str(long_source.parent),
+                home=str(tmp_path / "home"),
+                cwd=str(tmp_path),
+                cache_policy=policy,
+                cache_duration=duration,
+            )
+        )
+        resolver.load()
+        images = ["reg.example.com/team/app", "a.example.com/x", "nginx", "quay.io/x", "reg.example.com/other"]
+        for image in images:
+            expected = grpc_server.answer_to_pb(resolver.get_credentials(image)).SerializeToString()
+            assert resolver.answer_pb(image) == expected, (policy, image)
+        batch = pb.BatchGetCredentialsResponse.FromString(resolver.batch_pb([*images, "UPPER/Case//x", ""]))
+        assert [r.image for r in batch.results] == [*images, "UPPER/Case//x", ""]
+        for r, image in zip(batch.results, images, strict=False):
+            assert r.WhichOneof("result") == "response"
+            assert r.response == grpc_server.answer_to_pb(resolver.get_credentials(image))
+        for r in batch.results[-2:]:
+            assert r.WhichOneof("result") == "error"
+            assert r.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+            assert r.error.reason in ("normalized_name_not_lowercase", "invalid_format", "name_empty")
+            assert "p" * 300 not in r.error.message
 
 
 def test_batch_over_limit_is_invalid_argument(sources: Sources, sock_path: Path) -> None:
@@ -363,6 +391,9 @@ class _Boom:
     def get_credentials(self, image: str) -> Any:
         raise RuntimeError(f"boom with {CANARY_PW}")
 
+    def answer_pb(self, image: str) -> bytes:
+        raise RuntimeError(f"boom with {CANARY_PW}")
+
 
 def test_error_codes(sources: Sources, sock_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     opts = make_options(sources.config)
@@ -439,6 +470,16 @@ class _Slow:
         self.calls += 1
         time.sleep(self.delay)
         return self.inner.get_credentials(image)
+
+    def answer_pb(self, image: str) -> bytes:
+        self.calls += 1
+        time.sleep(self.delay)
+        return bytes(self.inner.answer_pb(image))
+
+    def batch_pb(self, images: list[str]) -> bytes:
+        self.calls += len(images)
+        time.sleep(self.delay * len(images))
+        return bytes(self.inner.batch_pb(images))
 
 
 def test_batch_honours_deadline(sources: Sources, sock_path: Path) -> None:

@@ -380,7 +380,11 @@ def _credential_pb(c: Any) -> credential_pb2.Credential:
 
 
 def answer_to_pb(answer: Any) -> credential_pb2.GetCredentialsResponse:
-    """Convert a :class:`pullkey.service.Answer` to its protobuf message."""
+    """Convert a :class:`pullkey.service.Answer` to its protobuf message, field by field.
+
+    NOTE: the service itself sends answers encoded by the core (``Resolver.answer_pb``/``batch_pb``,
+    rust/wire.rs), which is several times faster; this is the reference they are tested against.
+    """
     return credential_pb2.GetCredentialsResponse(
         image=answer.image,
         repository=answer.repository or "",
@@ -388,29 +392,6 @@ def answer_to_pb(answer: Any) -> credential_pb2.GetCredentialsResponse:
         cache_key_type=str(answer.cache_key_type or ""),
         cache_duration=duration_pb2.Duration(seconds=_seconds(answer.cache_duration)),
     )
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
-def _batch_result(image: str, ok: bool, data: bytes) -> bytes:
-    """One ``BatchGetCredentialsResponse.results`` element, encoded by hand from pre-serialized parts.
-
-    Protobuf wire format (protobuf.dev/programming-guides/encoding): a length-delimited field is
-    ``tag, varint length, bytes`` with tag = field_number << 3 | 2. BatchResult: image = 1, response = 2,
-    error = 3; BatchGetCredentialsResponse: results = 1. Concatenated elements form the repeated field.
-    NOTE: hand-encoded because building ~1,000 nested messages per batch costs more than the lookups;
-    tests decode the result with the generated classes.
-    """
-    img = image.encode()
-    body = b"\x0a" + _varint(len(img)) + img + (b"\x12" if ok else b"\x1a") + _varint(len(data)) + data
-    return b"\x0a" + _varint(len(body)) + body
 
 
 def _serialize(message: Any) -> bytes:
@@ -596,7 +577,7 @@ class Daemon:
         if not self.loaded:
             raise errors.NotLoaded("no credential sources loaded yet (see the server log)")
         try:
-            result = (True, answer_to_pb(self.resolver.get_credentials(image)).SerializeToString())
+            result = (True, self.resolver.answer_pb(image))
         except errors.PullkeyError as exc:
             if not isinstance(exc, ValueError) or isinstance(exc, errors.NotLoaded):
                 raise
@@ -668,17 +649,17 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
         if len(images) > self._d.max_batch:
             raise errors.InvalidRequest(f"batch of {len(images)} images exceeds the limit of {self._d.max_batch}")
         self._d.ensure_loaded()
-        answer = self._d.answer
+        # The core encodes each slice of the batch in one call (BatchResult elements of a repeated field
+        # concatenate into one message); between slices the deadline is checked and other calls run.
+        batch_pb = self._d.resolver.batch_pb
         out: list[bytes] = []
-        append = out.append
-        for i, image in enumerate(images):
-            if i and i % _BATCH_SLICE == 0:
+        for start in range(0, len(images), _BATCH_SLICE):
+            if start:
                 remaining = context.time_remaining()
                 if remaining is not None and remaining <= 0:
-                    await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"deadline exceeded after {i} images")
-                await asyncio.sleep(0)  # let other calls run between slices
-            ok, data = answer(image)
-            append(_batch_result(image, ok, data))
+                    await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"deadline exceeded after {start} images")
+                await asyncio.sleep(0)
+            out.append(batch_pb(list(images[start : start + _BATCH_SLICE])))
         return b"".join(out)
 
     async def Explain(
