@@ -110,14 +110,14 @@ pub struct PyCredential {
 impl From<&keyring::Credential> for PyCredential {
     fn from(c: &keyring::Credential) -> Self {
         Self {
-            key: c.key.clone(),
-            raw_key: dockercfg::redact_userinfo(&c.raw_key).into_owned(),
-            username: c.auth.username.clone(),
-            password: c.auth.password.clone(),
-            email: c.auth.email.clone(),
-            identity_token: c.auth.identity_token.clone(),
-            registry_token: c.auth.registry_token.clone(),
-            source: c.source.clone(),
+            key: c.key().to_owned(),
+            raw_key: dockercfg::redact_userinfo(c.raw_key()).into_owned(),
+            username: c.username().to_owned(),
+            password: c.password().to_owned(),
+            email: c.email().to_owned(),
+            identity_token: c.identity_token().to_owned(),
+            registry_token: c.registry_token().to_owned(),
+            source: c.source().to_owned(),
         }
     }
 }
@@ -287,10 +287,10 @@ impl PyKeyring {
         let credentials = PyList::empty(py);
         for c in explanation.credentials {
             let item = PyDict::new(py);
-            item.set_item("key", &c.key)?;
-            item.set_item("raw_key", dockercfg::redact_userinfo(&c.raw_key))?;
-            item.set_item("username", &c.auth.username)?;
-            item.set_item("source", &c.source)?;
+            item.set_item("key", c.key())?;
+            item.set_item("raw_key", dockercfg::redact_userinfo(c.raw_key()))?;
+            item.set_item("username", c.username())?;
+            item.set_item("source", c.source())?;
             credentials.append(item)?;
         }
         out.set_item("credentials", credentials)?;
