@@ -626,6 +626,11 @@ impl BasicKeyring {
             }
         }
         let text: Arc<str> = Arc::from(text);
+        // One allocation each, made now that the entries are freed (they can reuse that space).
+        self.creds.reserve(pending.len());
+        self.next_cred.reserve(pending.len());
+        self.keys.reserve(pending.len());
+        self.by_key.reserve(pending.len());
         for (layout, extra) in pending {
             let cred = Credential::with_layout(Arc::clone(&text), source_end, layout, extra);
             if let Err(cred) = self.insert(cred) {
