@@ -145,8 +145,10 @@ impl Extra {
 
 impl Credential {
     /// A credential for `key` (normalised, §c.1) written as `raw_key` in `source`, with its own text
-    /// allocation; `None` when its text would exceed 4 GiB.
-    pub fn new(key: &str, raw_key: &str, mut auth: AuthEntry, source: &str) -> Option<Self> {
+    /// allocation; `None` when its text would exceed 4 GiB. (`raw_key` must normalise to `key`, so
+    /// it is only empty when `key` is: the layout cannot tell an empty raw key from "same as key".)
+    #[cfg(test)]
+    fn new(key: &str, raw_key: &str, mut auth: AuthEntry, source: &str) -> Option<Self> {
         let mut text =
             String::with_capacity(source.len() + key.len() + raw_key.len() + auth.username.len() + auth.password.len());
         text.push_str(source);
