@@ -111,14 +111,14 @@ pub struct PyCredential {
 impl From<&keyring::Credential> for PyCredential {
     fn from(c: &keyring::Credential) -> Self {
         Self {
-            key: c.key.clone(),
-            raw_key: dockercfg::redact_userinfo(&c.raw_key).into_owned(),
-            username: c.auth.username.clone(),
-            password: c.auth.password.clone(),
-            email: c.auth.email.clone(),
-            identity_token: c.auth.identity_token.clone(),
-            registry_token: c.auth.registry_token.clone(),
-            source: c.source.clone(),
+            key: c.key().to_owned(),
+            raw_key: dockercfg::redact_userinfo(c.raw_key()).into_owned(),
+            username: c.username().to_owned(),
+            password: c.password().to_owned(),
+            email: c.email().to_owned(),
+            identity_token: c.identity_token().to_owned(),
+            registry_token: c.registry_token().to_owned(),
+            source: c.source().to_owned(),
         }
     }
 }
@@ -233,6 +233,7 @@ impl PyKeyring {
     #[staticmethod]
     #[pyo3(signature = (secrets, node, *, search_policy = "merge", strict = false))]
     fn build(
+        py: Python<'_>,
         secrets: Vec<(String, String, Bound<'_, PyAny>, bool)>,
         node: Vec<(String, String, Bound<'_, PyAny>, bool)>,
         search_policy: &str,
@@ -247,7 +248,9 @@ impl PyKeyring {
                 )))
             }
         };
-        let built = resolve::build_keyring(&source_files(secrets)?, &source_files(node)?, policy, strict)?;
+        let (secrets, node) = (source_files(secrets)?, source_files(node)?);
+        // A build of a large config takes a while: the gRPC server keeps answering meanwhile.
+        let built = py.detach(|| resolve::build_keyring(&secrets, &node, policy, strict))?;
         Ok((Self { inner: built.keyring }, built.warnings, built.used))
     }
 
@@ -288,10 +291,10 @@ impl PyKeyring {
         let credentials = PyList::empty(py);
         for (c, fallback) in explanation.credentials.iter().zip(explanation.fallback.iter()) {
             let item = PyDict::new(py);
-            item.set_item("key", &c.key)?;
-            item.set_item("raw_key", dockercfg::redact_userinfo(&c.raw_key))?;
-            item.set_item("username", &c.auth.username)?;
-            item.set_item("source", &c.source)?;
+            item.set_item("key", c.key())?;
+            item.set_item("raw_key", dockercfg::redact_userinfo(c.raw_key()))?;
+            item.set_item("username", c.username())?;
+            item.set_item("source", c.source())?;
             item.set_item("fallback", *fallback)?;
             credentials.append(item)?;
         }

@@ -61,12 +61,12 @@ pub fn encode_get_credentials(
     string_field(&mut out, 2, &repository);
     for c in credentials {
         message_field(&mut out, 3, |m| {
-            string_field(m, 1, &c.key);
-            string_field(m, 2, &c.auth.username);
-            string_field(m, 3, &c.auth.password);
-            string_field(m, 4, &c.auth.identity_token);
-            string_field(m, 5, &c.auth.registry_token);
-            string_field(m, 6, &c.source);
+            string_field(m, 1, c.key());
+            string_field(m, 2, c.username());
+            string_field(m, 3, c.password());
+            string_field(m, 4, c.identity_token());
+            string_field(m, 5, c.registry_token());
+            string_field(m, 6, c.source());
         });
     }
     string_field(
