@@ -22,7 +22,7 @@ install: $(STAMP) build-dev ## create .venv with every dev dependency and build 
 
 .PHONY: build-dev
 build-dev: $(STAMP) ## build the extension (debug) and install pullkey into .venv
-	$(VENV)/bin/maturin develop -q
+	set -o pipefail; $(VENV)/bin/maturin develop -q 2>&1 | sed '/^Requirement already satisfied/d'
 
 .PHONY: build-prod
 build-prod: $(STAMP) ## build an optimised wheel and install it (what benchmarks measure)

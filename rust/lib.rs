@@ -20,6 +20,7 @@ pub mod protocol;
 pub mod reference;
 pub mod resolve;
 pub mod url;
+pub mod wire;
 
 pub use error::CoreError;
 

@@ -16,6 +16,7 @@ use crate::keyring::{self, CacheKeyType, CachePolicy};
 use crate::pconfig::{self, Format};
 use crate::protocol;
 use crate::resolve::{self, ReferenceView, SearchPolicy, SourceData, SourceFile};
+use crate::wire;
 
 // Exception classes are defined in Python (pullkey/errors.py) and only raised from here.
 pyo3::import_exception!(pullkey.errors, InvalidReference);
@@ -154,14 +155,14 @@ pub struct PyCredential {
 impl From<&keyring::Credential> for PyCredential {
     fn from(c: &keyring::Credential) -> Self {
         Self {
-            key: c.key.clone(),
-            raw_key: dockercfg::redact_userinfo(&c.raw_key).into_owned(),
-            username: c.auth.username.clone(),
-            password: c.auth.password.clone(),
-            email: c.auth.email.clone(),
-            identity_token: c.auth.identity_token.clone(),
-            registry_token: c.auth.registry_token.clone(),
-            source: c.source.clone(),
+            key: c.key().to_owned(),
+            raw_key: dockercfg::redact_userinfo(c.raw_key()).into_owned(),
+            username: c.username().to_owned(),
+            password: c.password().to_owned(),
+            email: c.email().to_owned(),
+            identity_token: c.identity_token().to_owned(),
+            registry_token: c.registry_token().to_owned(),
+            source: c.source().to_owned(),
         }
     }
 }
@@ -276,6 +277,7 @@ impl PyKeyring {
     #[staticmethod]
     #[pyo3(signature = (secrets, node, *, search_policy = "merge", strict = false))]
     fn build(
+        py: Python<'_>,
         secrets: Vec<(String, String, Bound<'_, PyAny>, bool)>,
         node: Vec<(String, String, Bound<'_, PyAny>, bool)>,
         search_policy: &str,
@@ -290,7 +292,9 @@ impl PyKeyring {
                 )))
             }
         };
-        let built = resolve::build_keyring(&source_files(secrets)?, &source_files(node)?, policy, strict)?;
+        let (secrets, node) = (source_files(secrets)?, source_files(node)?);
+        // A build of a large config takes a while: the gRPC server keeps answering meanwhile.
+        let built = py.detach(|| resolve::build_keyring(&secrets, &node, policy, strict))?;
         Ok((Self { inner: built.keyring }, built.warnings, built.used))
     }
 
@@ -331,10 +335,10 @@ impl PyKeyring {
         let credentials = PyList::empty(py);
         for (c, fallback) in explanation.credentials.iter().zip(explanation.fallback.iter()) {
             let item = PyDict::new(py);
-            item.set_item("key", &c.key)?;
-            item.set_item("raw_key", dockercfg::redact_userinfo(&c.raw_key))?;
-            item.set_item("username", &c.auth.username)?;
-            item.set_item("source", &c.source)?;
+            item.set_item("key", c.key())?;
+            item.set_item("raw_key", dockercfg::redact_userinfo(c.raw_key()))?;
+            item.set_item("username", c.username())?;
+            item.set_item("source", c.source())?;
             item.set_item("fallback", *fallback)?;
             credentials.append(item)?;
         }
@@ -369,6 +373,36 @@ impl PyKeyring {
     /// `matchImages` patterns covering every image a key of this keyring can match.
     fn match_images(&self) -> Vec<String> {
         self.inner.match_images()
+    }
+
+    /// The serialized `pullkey.v1.GetCredentialsResponse` for `image`.
+    #[pyo3(signature = (image, cache_policy = "auto", cache_duration = 300))]
+    fn answer_pb<'py>(
+        &self,
+        py: Python<'py>,
+        image: &str,
+        cache_policy: &str,
+        cache_duration: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let policy = self::cache_policy(cache_policy)?;
+        let out = wire::encode_get_credentials(&self.inner, image, policy, cache_duration)?;
+        Ok(PyBytes::new(py, &out))
+    }
+
+    /// The serialized `pullkey.v1.BatchGetCredentialsResponse` for `images` (bad images as per-item errors).
+    #[pyo3(signature = (images, cache_policy = "auto", cache_duration = 300))]
+    fn batch_pb<'py>(
+        &self,
+        py: Python<'py>,
+        images: Vec<String>,
+        cache_policy: &str,
+        cache_duration: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let policy = self::cache_policy(cache_policy)?;
+        let refs: Vec<&str> = images.iter().map(String::as_str).collect();
+        // Pure Rust work on owned inputs: other Python threads (the event loop) run meanwhile.
+        let out = py.detach(|| wire::encode_batch(&self.inner, &refs, policy, cache_duration));
+        Ok(PyBytes::new(py, &out))
     }
 }
 

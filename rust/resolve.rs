@@ -5,7 +5,7 @@
 //! bytes in; this module never touches the file system.
 
 use crate::dockercfg::{self, ConfigFormat, DockerConfig};
-use crate::keyring::{BasicKeyring, CachePolicy, Credential, Keyring};
+use crate::keyring::{AuthEntry, BasicKeyring, CachePolicy, Credential, Keyring};
 use crate::protocol;
 use crate::reference;
 use crate::CoreError;
@@ -80,13 +80,11 @@ fn in_source(name: &str, err: CoreError) -> CoreError {
 }
 
 fn add_all(group: &mut BasicKeyring, name: &str, config: DockerConfig, warnings: &mut Vec<String>) {
-    for (raw_key, auth) in config.entries {
-        if !group.add(&raw_key, auth, name) {
-            // kubelet keyring.go Add: an entry whose key does not parse as a URL is logged and ignored.
-            warnings.push(format!(
-                "{name}: registry key {raw_key:?} is not a valid URL, ignoring it"
-            ));
-        }
+    for raw_key in group.add_all(config.entries, name) {
+        // kubelet keyring.go Add: an entry whose key does not parse as a URL is logged and ignored.
+        warnings.push(format!(
+            "{name}: registry key {raw_key:?} is not a valid URL, ignoring it"
+        ));
     }
 }
 
@@ -138,6 +136,8 @@ pub fn build_keyring(
             Err(err) => built.warnings.push(format!("{}: skipped: {err}", source.name)),
         }
     }
+    secret_group.shrink_to_fit();
+    node_group.shrink_to_fit();
     built.keyring.groups = vec![secret_group, node_group];
     Ok(built)
 }
@@ -166,11 +166,12 @@ pub fn exec_respond(
     let request = protocol::decode_request(request)?;
     let repository = repository_of(&request.image)?;
     let auth = keyring.response_auth(&repository, policy);
+    let entries: Vec<(String, &AuthEntry)> = auth.entries.iter().map(|(k, a)| (k.clone(), a)).collect();
     Ok(protocol::encode_response(
         request.api_version,
         auth.cache_key_type,
         cache_duration_secs,
-        &auth.entries,
+        &entries,
     ))
 }
 

@@ -128,3 +128,43 @@ def test_explain_shows_the_docker_hub_fallback(node: Node) -> None:
     assert [(c["key"], c["username"], c["fallback"]) for c in out["credentials"]] == [("index.docker.io", "hub", True)]
     text = node.run(None, "explain", "nginx").stdout.decode()
     assert "fallback" in text and CANARY not in text
+
+
+def test_check_reads_a_kubelet_config_directory_in_path_order(node: Node, tmp_path: Path) -> None:
+    """Recent kubelets take a directory: its .json/.yaml/.yml files, sorted, providers concatenated;
+    a provider name seen twice across files is an error (spec/kubelet.md §f.1)."""
+    d = tmp_path / "providers.d"
+    d.mkdir()
+    doc = (
+        "apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\nproviders:\n"
+        "  - name: {name}\n    matchImages: ['*.example']\n    defaultCacheDuration: 5m\n"
+        "    apiVersion: credentialprovider.kubelet.k8s.io/v1\n"
+    )
+    (d / "10-pullkey.yaml").write_text(doc.format(name="pullkey"))
+    (d / "20-other.yml").write_text(doc.format(name="other"))
+    (d / "README.txt").write_text("not a config")
+    ok = node.run(None, "check", "--kubelet-config", str(d))
+    assert ok.returncode == 0, ok.stdout
+    (d / "30-dup.json").write_text(
+        json.dumps(
+            {
+                "apiVersion": "kubelet.config.k8s.io/v1",
+                "kind": "CredentialProviderConfig",
+                "providers": [
+                    {
+                        "name": "pullkey",
+                        "matchImages": ["x.example"],
+                        "defaultCacheDuration": "1m",
+                        "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
+                    }
+                ],
+            }
+        )
+    )
+    dup = node.run(None, "check", "--kubelet-config", str(d))
+    assert dup.returncode == 1
+    assert "pullkey" in dup.stdout.decode() and "30-dup.json" in dup.stdout.decode()
+    empty = tmp_path / "empty.d"
+    empty.mkdir()
+    none = node.run(None, "check", "--kubelet-config", str(empty))
+    assert none.returncode == 1 and b"no .json, .yaml or .yml" in none.stdout

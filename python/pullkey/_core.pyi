@@ -118,6 +118,12 @@ class Keyring:
     def exec_respond(self, request: bytes, cache_policy: str = "auto", cache_duration: int = 300) -> bytes:
         """Answers one kubelet ``CredentialProviderRequest`` with the ``CredentialProviderResponse`` bytes.
         Raises :class:`pullkey.InvalidRequest` or :class:`pullkey.InvalidReference`."""
+    def answer_pb(self, image: str, cache_policy: str = "auto", cache_duration: int = 300) -> bytes:
+        """The serialized ``pullkey.v1.GetCredentialsResponse`` for ``image``.
+        Raises :class:`pullkey.InvalidReference`."""
+    def batch_pb(self, images: list[str], cache_policy: str = "auto", cache_duration: int = 300) -> bytes:
+        """The serialized ``pullkey.v1.BatchGetCredentialsResponse``: one result per image, in order; an
+        invalid image is a per-item ``INVALID_ARGUMENT`` error (``reason`` = the reference error code)."""
     def match_images(self) -> list[str]:
         """``matchImages`` patterns covering every image a key of this keyring can match."""
 

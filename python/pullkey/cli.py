@@ -209,9 +209,9 @@ def cmd_version(_args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from pullkey import grpc_server
+    from pullkey.grpc_server import main as serve_main
 
-    return grpc_server.main(args.rest)
+    return serve_main(args.rest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -268,9 +268,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # flags written before `serve` are handed on to it.
         at = args_list.index("serve")
         if not _SUBCOMMANDS.intersection(args_list[:at]):
-            from pullkey import grpc_server
+            from pullkey.grpc_server import main as serve_main
 
-            return int(grpc_server.main(args_list[:at] + args_list[at + 1 :]))
+            return serve_main(args_list[:at] + args_list[at + 1 :])
     parser = build_parser()
     args = parser.parse_args(args_list)
     func = getattr(args, "func", None)

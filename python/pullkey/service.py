@@ -112,6 +112,18 @@ class Resolver:
         repository, credentials, cache_key_type = state.keyring.resolve(image, state.settings.cache_policy)
         return Answer(image, repository, credentials, cache_key_type, state.settings.cache_duration)
 
+    def answer_pb(self, image: str) -> bytes:
+        """The serialized ``pullkey.v1.GetCredentialsResponse`` for ``image`` (encoded in Rust).
+        Raises ``InvalidReference``."""
+        state = self.state
+        return state.keyring.answer_pb(image, state.settings.cache_policy, state.settings.cache_duration)
+
+    def batch_pb(self, images: list[str]) -> bytes:
+        """The serialized ``pullkey.v1.BatchGetCredentialsResponse`` for ``images``, one result per
+        image in order; an invalid image is a per-item ``INVALID_ARGUMENT`` error."""
+        state = self.state
+        return state.keyring.batch_pb(images, state.settings.cache_policy, state.settings.cache_duration)
+
     def exec_respond(self, request: bytes) -> bytes:
         """The kubelet exec protocol over the loaded state."""
         state = self.state

@@ -247,7 +247,7 @@ def test_grpc_service_credentials_open_the_registry(
     registries: Registries, skopeo: Skopeo, tmp_path: Path, pulls: Path
 ) -> None:
     import grpc
-    from pullkey.v1 import credential_pb2, credential_pb2_grpc  # type: ignore[import-not-found,unused-ignore]
+    from pullkey.v1 import credential_pb2, credential_pb2_grpc
 
     reg, other = registries.pair("b")
     node = lay_out_node(tmp_path / "node", "pull-secret", reg, other)

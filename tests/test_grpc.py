@@ -1,0 +1,1007 @@
+"""The gRPC service end to end: a real server on a Unix socket and on loopback TCP (TLS, mTLS).
+
+Every RPC, health, reflection, each status code, socket permissions, stale/live sockets, the plaintext
+refusal, reload under load, SIGTERM and canary secrets in the logs. The credential sources are real
+docker config.json files in tmp dirs, named by a pullkey ProviderConfig (``--config``).
+
+The resolver is the real ``pullkey.service.Resolver`` over the built extension; the daemon subprocesses
+are ``pullkey serve``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import concurrent.futures
+import contextlib
+import dataclasses
+import datetime
+import ipaddress
+import json
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from pullkey import grpc_server, service
+from pullkey.v1 import credential_pb2 as pb
+from pullkey.v1 import credential_pb2_grpc as pb_grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON_DIR = ROOT / "python"
+SERVICE = "pullkey.v1.CredentialService"
+CANARY_PW = "canary-pw-7Hq2ZxW9"  # fake secrets: must never appear in any log line
+CANARY_TOKEN = "canary-token-Rk41Lm0p"
+CANARY_AUTH_PW = "canary-authpw-Jx88Qe3t"
+
+
+def serve_cmd(*args: str, global_flags: tuple[str, ...] = ()) -> list[str]:
+    """The daemon as an operator starts it: ``pullkey [global flags] serve [flags]`` of this environment."""
+    exe = Path(sys.executable).parent / "pullkey"
+    if exe.exists():
+        return [str(exe), *global_flags, "serve", *args]
+    return [sys.executable, "-m", "pullkey.grpc_server", *global_flags, *args]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(PYTHON_DIR), env.get("PYTHONPATH", "")])
+    env.pop("PULLKEY_CONFIG", None)
+    env.pop("PULLKEY_ROOT_DIR", None)
+    return env
+
+
+# --------------------------------------------------------------------------------------------------
+# Fixtures: source files, an in-process server on its own event loop thread
+
+
+def _b64(user: str, pw: str) -> str:
+    return base64.b64encode(f"{user}:{pw}".encode()).decode()
+
+
+def write_json_atomic(path: Path, doc: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc))
+    os.replace(tmp, path)
+
+
+@dataclasses.dataclass
+class Sources:
+    dir: Path
+    config: Path
+    docker: Path
+    extra: Path
+
+    def write_docker(self, user: str, pw: str) -> None:
+        """Two keys for one host, both with the same user: an answer is all-old or all-new."""
+        write_json_atomic(
+            self.docker,
+            {
+                "auths": {
+                    "reg.example.com": {"auth": _b64(user, pw)},
+                    "reg.example.com/team": {"username": user, "password": pw},
+                }
+            },
+        )
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> Sources:
+    d = tmp_path / "src"
+    d.mkdir()
+    s = Sources(d, d / "pullkey.json", d / "config.json", d / "extra.json")
+    s.write_docker("alice", CANARY_PW)
+    write_json_atomic(
+        s.extra,
+        {"auths": {"other.example.com:5000": {"auth": _b64("carol", CANARY_AUTH_PW), "registrytoken": CANARY_TOKEN}}},
+    )
+    write_json_atomic(
+        s.config,
+        {
+            "apiVersion": "pullkey.dev/v1alpha1",
+            "kind": "ProviderConfig",
+            "rootDir": str(d / "no-kubelet-root"),
+            "sources": [
+                {"type": "DockerConfig", "path": str(s.docker)},
+                {"type": "DockerConfig", "path": str(s.extra)},
+            ],
+            "cache": {"policy": "Image", "duration": "5m"},
+        },
+    )
+    return s
+
+
+def make_options(cfg: Path) -> Any:
+    return grpc_server.build_options(str(cfg), str(cfg.parent / "no-kubelet-root"), None)
+
+
+class LoopThread:
+    """An asyncio loop in a daemon thread: the server runs there, tests call it with sync clients."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Any, timeout: float = 20) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+@dataclasses.dataclass
+class Running:
+    lt: LoopThread
+    server: grpc_server.PullkeyServer
+    target: str
+    channel: grpc.Channel
+
+    @property
+    def stub(self) -> pb_grpc.CredentialServiceStub:
+        return pb_grpc.CredentialServiceStub(self.channel)
+
+    def health(self, service: str = "") -> int:
+        req = health_pb2.HealthCheckRequest(service=service)
+        return health_pb2_grpc.HealthStub(self.channel).Check(req, timeout=5).status  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def running_server(
+    options: Any,
+    listen: str,
+    *,
+    load: bool = True,
+    channel_factory: Callable[[str], grpc.Channel] | None = None,
+    **kwargs: Any,
+) -> Iterator[Running]:
+    lt = LoopThread()
+    try:
+        server, target = lt.run(grpc_server.create_server(options, listen, **kwargs))
+        lt.run(server.start(load=load))
+        channel = channel_factory(target) if channel_factory else grpc.insecure_channel(target)
+        try:
+            yield Running(lt, server, target, channel)
+        finally:
+            channel.close()
+            lt.run(server.stop(1.0))
+    finally:
+        lt.close()
+
+
+@pytest.fixture
+def sock_path(tmp_path: Path) -> Iterator[Path]:
+    # AF_UNIX paths are limited to ~107 bytes: pytest's tmp_path can be longer
+    d = Path(f"/tmp/pk-{os.getpid()}-{time.monotonic_ns() % 10**9}")
+    yield d / "run" / "pullkey.sock"
+    with contextlib.suppress(FileNotFoundError):
+        for p in sorted(d.rglob("*"), reverse=True):
+            p.unlink() if not p.is_dir() else p.rmdir()
+        d.rmdir()
+
+
+@pytest.fixture
+def unix_server(sources: Sources, sock_path: Path) -> Iterator[Running]:
+    with running_server(make_options(sources.config), f"unix://{sock_path}", watch_interval=0) as r:
+        yield r
+
+
+# --------------------------------------------------------------------------------------------------
+# Every RPC over the Unix socket
+
+
+def test_get_credentials_in_kubelet_order(unix_server: Running, sources: Sources) -> None:
+    resp = unix_server.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/team/app:v1"), timeout=5)
+    assert resp.image == "reg.example.com/team/app:v1"
+    assert resp.repository == "reg.example.com/team/app"
+    assert [(c.key, c.username, c.password) for c in resp.credentials] == [
+        ("reg.example.com/team", "alice", CANARY_PW),
+        ("reg.example.com", "alice", CANARY_PW),
+    ]
+    assert {c.source for c in resp.credentials} == {str(sources.docker)} or all(
+        str(sources.docker) in c.source for c in resp.credentials
+    )
+    assert resp.cache_key_type == "Image"
+    assert resp.cache_duration.seconds == 300
+
+
+def test_get_credentials_tokens_and_port(unix_server: Running) -> None:
+    resp = unix_server.stub.GetCredentials(pb.GetCredentialsRequest(image="other.example.com:5000/x/y"), timeout=5)
+    assert [(c.username, c.password, c.registry_token) for c in resp.credentials] == [
+        ("carol", CANARY_AUTH_PW, CANARY_TOKEN)
+    ]
+    # a different port is a different registry (kubelet URLsMatch: ports must be equal)
+    resp = unix_server.stub.GetCredentials(pb.GetCredentialsRequest(image="other.example.com:5001/x/y"), timeout=5)
+    assert list(resp.credentials) == []
+
+
+def test_no_credentials_is_ok_and_empty(unix_server: Running) -> None:
+    req = pb.GetCredentialsRequest(image="ubuntu", namespace="ns", annotations={"a": "b"}, service_account_token="t")
+    resp = unix_server.stub.GetCredentials(req, timeout=5)
+    assert resp.image == "ubuntu"
+    assert resp.repository == "docker.io/library/ubuntu"
+    assert list(resp.credentials) == []
+
+
+def test_batch_in_order_with_per_item_errors(unix_server: Running) -> None:
+    images = ["reg.example.com/team/app", "Bad//Ref", "ubuntu:22.04", "other.example.com:5000/z"]
+    resp = unix_server.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=images), timeout=5)
+    assert [r.image for r in resp.results] == images
+    assert [r.WhichOneof("result") for r in resp.results] == ["response", "error", "response", "response"]
+    assert [c.key for c in resp.results[0].response.credentials] == ["reg.example.com/team", "reg.example.com"]
+    err = resp.results[1].error
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "Bad//Ref" in err.message and err.reason
+    assert list(resp.results[2].response.credentials) == []
+    assert resp.results[3].response.credentials[0].username == "carol"
+
+
+def test_core_encoding_equals_protobuf_messages(tmp_path: Path) -> None:
+    """The Rust encoder of answers (rust/wire.rs) against messages built field by field with the
+    generated classes: byte-equal for single answers, and batches decode to the same results."""
+    long_source = tmp_path / ("deep/" * 40) / "config.json"
+    long_source.parent.mkdir(parents=True)
+    write_json_atomic(
+        long_source,
+        {
+            "auths": {
+                "reg.example.com": {"username": "ü" * 70, "password": "p" * 300, "identitytoken": "id-tok"},
+                "https://reg.example.com/v2/team": {"auth": _b64("team", "pw:with:colons"), "registrytoken": "rt"},
+                "*.example.com": {"username": "", "password": ""},
+                "index.docker.io": {"username": "hub", "password": "h"},
+            }
+        },
+    )
+    for policy, duration in (("auto", 300), ("Image", 0), ("Registry", 86400 * 365)):
+        resolver = service.Resolver(
+            service.Options(
+                root_dir=str(long_source.parent),
+                home=str(tmp_path / "home"),
+                cwd=str(tmp_path),
+                cache_policy=policy,
+                cache_duration=duration,
+            )
+        )
+        resolver.load()
+        images = ["reg.example.com/team/app", "a.example.com/x", "nginx", "quay.io/x", "reg.example.com/other"]
+        for image in images:
+            expected = grpc_server.answer_to_pb(resolver.get_credentials(image)).SerializeToString()
+            assert resolver.answer_pb(image) == expected, (policy, image)
+        batch = pb.BatchGetCredentialsResponse.FromString(resolver.batch_pb([*images, "UPPER/Case//x", ""]))
+        assert [r.image for r in batch.results] == [*images, "UPPER/Case//x", ""]
+        for r, image in zip(batch.results, images, strict=False):
+            assert r.WhichOneof("result") == "response"
+            assert r.response == grpc_server.answer_to_pb(resolver.get_credentials(image))
+        for r in batch.results[-2:]:
+            assert r.WhichOneof("result") == "error"
+            assert r.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+            assert r.error.reason in ("normalized_name_not_lowercase", "invalid_format", "name_empty")
+            assert "p" * 300 not in r.error.message
+
+
+def test_batch_over_limit_is_invalid_argument(sources: Sources, sock_path: Path) -> None:
+    with running_server(make_options(sources.config), f"unix://{sock_path}", max_batch=3, watch_interval=0) as r:
+        ok = r.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=["a"] * 3), timeout=5)
+        assert len(ok.results) == 3
+        with pytest.raises(grpc.RpcError) as info:
+            r.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=["a"] * 4), timeout=5)
+        assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert "limit of 3" in (info.value.details() or "")
+
+
+def test_explain_is_redacted(unix_server: Running) -> None:
+    assert not {"password", "identity_token", "registry_token", "auth"} & {
+        f.name for m in (pb.ExplainResponse, pb.ExplainedCredential, pb.RejectedKey) for f in m.DESCRIPTOR.fields
+    }
+    resp = unix_server.stub.Explain(pb.ExplainRequest(image="reg.example.com/team/app"), timeout=5)
+    assert resp.repository == "reg.example.com/team/app"
+    assert [(c.key, c.username) for c in resp.credentials] == [
+        ("reg.example.com/team", "alice"),
+        ("reg.example.com", "alice"),
+    ]
+    assert [r.key for r in resp.rejected] == ["other.example.com:5000"]
+    assert all(r.reason for r in resp.rejected)
+    wire = resp.SerializeToString()
+    for canary in (CANARY_PW, CANARY_TOKEN, CANARY_AUTH_PW):
+        assert canary.encode() not in wire
+
+
+@pytest.mark.parametrize(
+    ("ref", "normalize", "expect"),
+    [
+        ("ubuntu", True, ("docker.io", "library/ubuntu", "", "", "docker.io/library/ubuntu", "Always")),
+        (
+            "reg.example.com:5000/team/app:v1",
+            True,
+            ("reg.example.com:5000", "team/app", "v1", "", "reg.example.com:5000/team/app", "IfNotPresent"),
+        ),
+        (
+            "reg.example.com/app@sha256:" + "a" * 64,
+            False,
+            ("reg.example.com", "app", "", "sha256:" + "a" * 64, "reg.example.com/app", "IfNotPresent"),
+        ),
+    ],
+)
+def test_parse_reference(unix_server: Running, ref: str, normalize: bool, expect: tuple[str, ...]) -> None:
+    r = unix_server.stub.ParseReference(pb.ParseReferenceRequest(reference=ref, normalize=normalize), timeout=5)
+    assert (r.domain, r.path, r.tag, r.digest, r.repository, r.default_pull_policy) == expect
+    assert r.normalized.startswith(r.repository)
+    assert r.familiar
+
+
+def test_parse_reference_without_normalize_keeps_the_short_form(unix_server: Running) -> None:
+    r = unix_server.stub.ParseReference(pb.ParseReferenceRequest(reference="ubuntu", normalize=False), timeout=5)
+    assert (r.domain, r.path) == ("", "ubuntu")
+
+
+@pytest.fixture
+def strict_server(sources: Sources, sock_path: Path) -> Iterator[Running]:
+    opts = grpc_server.build_options(str(sources.config), None, None, strict=True)
+    with running_server(opts, f"unix://{sock_path}", watch_interval=0) as r:
+        yield r
+
+
+def test_reload_rpc_reports_counts_and_keeps_last_good(strict_server: Running, sources: Sources) -> None:
+    unix_server = strict_server
+    resp = unix_server.stub.Reload(pb.ReloadRequest(), timeout=10)
+    assert resp.loaded is True
+    assert resp.credential_count == 3
+    assert resp.source_count >= 2
+    img = pb.GetCredentialsRequest(image="reg.example.com/x")
+    assert unix_server.stub.GetCredentials(img, timeout=5).credentials[0].username == "alice"  # now memoised
+    sources.write_docker("bob", "pw2")
+    assert unix_server.stub.Reload(pb.ReloadRequest(), timeout=10).loaded is True
+    assert unix_server.stub.GetCredentials(img, timeout=5).credentials[0].username == "bob"
+    sources.docker.write_text('{"auths": {"reg.example.com": {"auth": ')  # malformed: reload must fail
+    bad = unix_server.stub.Reload(pb.ReloadRequest(), timeout=10)  # strict: a malformed source fails the reload
+    assert bad.loaded is False
+    assert str(sources.docker) in bad.message and CANARY_PW not in bad.message  # names the file, not a value
+    assert bad.credential_count == 3  # the state still served
+    assert unix_server.stub.GetCredentials(img, timeout=5).credentials[0].username == "bob"
+
+
+# --------------------------------------------------------------------------------------------------
+# Status codes
+
+
+class _Boom:
+    """A resolver whose lookups fail unexpectedly, with a secret in the exception message."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def get_credentials(self, image: str) -> Any:
+        raise RuntimeError(f"boom with {CANARY_PW}")
+
+    def answer_pb(self, image: str) -> bytes:
+        raise RuntimeError(f"boom with {CANARY_PW}")
+
+
+def test_error_codes(sources: Sources, sock_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    opts = make_options(sources.config)
+    resolver = _Boom(service.Resolver(opts))
+    with running_server(opts, f"unix://{sock_path}", resolver=resolver, watch_interval=0) as r:
+        cases: list[tuple[Callable[[], Any], grpc.StatusCode]] = [
+            (
+                lambda: r.stub.Explain(pb.ExplainRequest(image="UPPER/Case"), timeout=5),
+                grpc.StatusCode.INVALID_ARGUMENT,
+            ),
+            (
+                lambda: r.stub.ParseReference(pb.ParseReferenceRequest(reference="a//b"), timeout=5),
+                grpc.StatusCode.INVALID_ARGUMENT,
+            ),
+            (lambda: r.stub.GetCredentials(pb.GetCredentialsRequest(image="x"), timeout=5), grpc.StatusCode.INTERNAL),
+        ]
+        for call, code in cases:
+            with pytest.raises(grpc.RpcError) as info:
+                call()
+            assert info.value.code() is code, info.value.details()
+            if code is grpc.StatusCode.INTERNAL:
+                assert info.value.details() == grpc_server.INTERNAL_MESSAGE
+            assert CANARY_PW not in (info.value.details() or "")
+    assert CANARY_PW not in capfd.readouterr().err
+
+
+def test_invalid_image_is_invalid_argument(unix_server: Running) -> None:
+    with pytest.raises(grpc.RpcError) as info:
+        unix_server.stub.GetCredentials(pb.GetCredentialsRequest(image="Reg.Example.com/UPPER//x"), timeout=5)
+    assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "UPPER" in (info.value.details() or "")
+
+
+def test_not_loaded_is_failed_precondition_and_health_flips(sources: Sources, sock_path: Path) -> None:
+    with running_server(make_options(sources.config), f"unix://{sock_path}", load=False, watch_interval=0) as r:
+        for name in ("", SERVICE):
+            assert r.health(name) == health_pb2.HealthCheckResponse.NOT_SERVING
+        with pytest.raises(grpc.RpcError) as info:
+            r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5)
+        assert info.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        with pytest.raises(grpc.RpcError) as info:
+            r.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=["reg.example.com/a"]), timeout=5)
+        assert info.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        assert r.stub.Reload(pb.ReloadRequest(), timeout=10).loaded  # the first successful load
+        for name in ("", SERVICE):
+            assert r.health(name) == health_pb2.HealthCheckResponse.SERVING
+        assert r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5).credentials
+
+
+def test_failed_first_load_is_retried(sources: Sources, sock_path: Path) -> None:
+    """A missing config at start: NOT_SERVING and FAILED_PRECONDITION, then SERVING once the file appears."""
+    late = sources.dir / "late.json"
+    with running_server(make_options(late), f"unix://{sock_path}", watch_interval=0.1) as r:
+        assert r.health() == health_pb2.HealthCheckResponse.NOT_SERVING
+        with pytest.raises(grpc.RpcError) as info:
+            r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5)
+        assert info.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        os.replace(sources.config, late)
+        deadline = time.monotonic() + 10
+        while r.health() != health_pb2.HealthCheckResponse.SERVING:
+            assert time.monotonic() < deadline, "the load was not retried"
+            time.sleep(0.05)
+        assert r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5).credentials
+
+
+class _Slow:
+    def __init__(self, inner: Any, delay: float) -> None:
+        self.inner, self.delay, self.calls = inner, delay, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def get_credentials(self, image: str) -> Any:
+        self.calls += 1
+        time.sleep(self.delay)
+        return self.inner.get_credentials(image)
+
+    def answer_pb(self, image: str) -> bytes:
+        self.calls += 1
+        time.sleep(self.delay)
+        return bytes(self.inner.answer_pb(image))
+
+    def batch_pb(self, images: list[str]) -> bytes:
+        self.calls += len(images)
+        time.sleep(self.delay * len(images))
+        return bytes(self.inner.batch_pb(images))
+
+
+def test_batch_honours_deadline(sources: Sources, sock_path: Path) -> None:
+    opts = make_options(sources.config)
+    slow = _Slow(service.Resolver(opts), 0.0002)
+    with running_server(opts, f"unix://{sock_path}", resolver=slow, watch_interval=0) as r:
+        images = [f"reg.example.com/a{i}" for i in range(10_000)]  # distinct: no memoised answers
+        with pytest.raises(grpc.RpcError) as info:
+            r.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=images), timeout=0.3)
+        assert info.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
+        time.sleep(0.3)
+        assert slow.calls < 10_000  # the server stopped working on it
+
+
+# --------------------------------------------------------------------------------------------------
+# Health, reflection, metrics
+
+
+def test_health_and_reflection(unix_server: Running) -> None:
+    assert unix_server.health() == health_pb2.HealthCheckResponse.SERVING
+    assert unix_server.health(SERVICE) == health_pb2.HealthCheckResponse.SERVING
+    with pytest.raises(grpc.RpcError) as info:
+        unix_server.health("no.such.Service")
+    assert info.value.code() is grpc.StatusCode.NOT_FOUND
+    stub = reflection_pb2_grpc.ServerReflectionStub(unix_server.channel)
+    replies = list(
+        stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
+    )
+    names = {s.name for s in replies[0].list_services_response.service}
+    assert {SERVICE, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= names
+    req = reflection_pb2.ServerReflectionRequest(file_containing_symbol=SERVICE)
+    replies = list(stub.ServerReflectionInfo(iter([req]), timeout=5))
+    assert replies[0].file_descriptor_response.file_descriptor_proto  # grpcurl can describe it
+
+
+def test_metrics_scrape(sources: Sources, sock_path: Path) -> None:
+    opts = make_options(sources.config)
+    with running_server(opts, f"unix://{sock_path}", metrics_listen="127.0.0.1:0", watch_interval=0) as r:
+        for _ in range(3):
+            r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5)
+        with pytest.raises(grpc.RpcError):
+            r.stub.GetCredentials(pb.GetCredentialsRequest(image="A//B"), timeout=5)
+        r.health()
+        url = f"http://127.0.0.1:{r.server.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            assert resp.status == 200
+            assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+            text = resp.read().decode()
+        labels = 'grpc_service="pullkey.v1.CredentialService",grpc_method="GetCredentials"'
+        assert f'pullkey_grpc_server_handled_total{{{labels},grpc_code="OK"}} 3' in text
+        assert f'pullkey_grpc_server_handled_total{{{labels},grpc_code="INVALID_ARGUMENT"}} 1' in text
+        assert f'pullkey_grpc_server_handling_seconds_bucket{{{labels},le="+Inf"}} 4' in text
+        assert f"pullkey_grpc_server_handling_seconds_count{{{labels}}} 4" in text
+        assert 'grpc_method="Check",grpc_code="OK"} 1' in text
+        assert "pullkey_loaded 1" in text
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(f"http://127.0.0.1:{r.server.metrics_port}/nope", timeout=5)
+        assert info.value.code == 404
+        info.value.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# Unix socket hygiene
+
+
+def test_socket_permissions(unix_server: Running, sock_path: Path) -> None:
+    assert stat.S_ISSOCK(os.lstat(sock_path).st_mode)
+    assert stat.S_IMODE(os.lstat(sock_path).st_mode) == 0o600
+    assert stat.S_IMODE(os.lstat(sock_path.parent).st_mode) == 0o700
+
+
+def test_stale_socket_replaced_live_socket_refused(sources: Sources, sock_path: Path) -> None:
+    sock_path.parent.mkdir(parents=True, mode=0o700)
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(sock_path))
+    stale.close()  # the file stays; nobody listens: connect is refused
+    assert sock_path.exists()
+    opts = make_options(sources.config)
+    with running_server(opts, f"unix://{sock_path}", watch_interval=0) as r:
+        assert r.health() == health_pb2.HealthCheckResponse.SERVING
+        lt = LoopThread()
+        try:
+            with pytest.raises(grpc_server.ListenError, match="already listening"):
+                lt.run(grpc_server.create_server(opts, f"unix://{sock_path}"))
+        finally:
+            lt.close()
+        assert r.health() == health_pb2.HealthCheckResponse.SERVING  # the live server kept its socket
+    assert not sock_path.exists()  # removed on stop
+
+
+def test_regular_file_not_replaced(sources: Sources, sock_path: Path) -> None:
+    sock_path.parent.mkdir(parents=True, mode=0o700)
+    sock_path.write_text("not a socket")
+    lt = LoopThread()
+    try:
+        with pytest.raises(grpc_server.ListenError, match="not a socket"):
+            lt.run(grpc_server.create_server(make_options(sources.config), f"unix://{sock_path}"))
+    finally:
+        lt.close()
+    assert sock_path.read_text() == "not a socket"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the directory away")
+def test_socket_directory_of_another_user_is_refused(sources: Sources, sock_path: Path) -> None:
+    sock_path.parent.mkdir(parents=True, mode=0o700)
+    os.chown(sock_path.parent, 65534, 65534)
+    lt = LoopThread()
+    try:
+        with pytest.raises(grpc_server.ListenError, match="owned by uid 65534"):
+            lt.run(grpc_server.create_server(make_options(sources.config), f"unix://{sock_path}"))
+    finally:
+        lt.close()
+
+
+def test_socket_directory_is_tightened_to_0700(sources: Sources, sock_path: Path) -> None:
+    sock_path.parent.mkdir(parents=True, mode=0o755)
+    os.chmod(sock_path.parent, 0o755)
+    with running_server(make_options(sources.config), f"unix://{sock_path}", watch_interval=0):
+        assert stat.S_IMODE(os.lstat(sock_path.parent).st_mode) == 0o700
+        assert stat.S_IMODE(os.lstat(sock_path).st_mode) == 0o600
+
+
+def test_default_listen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert grpc_server.default_listen() == "unix:///run/pullkey/pullkey.sock"
+    monkeypatch.setattr(os, "geteuid", lambda: 1234)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    assert grpc_server.default_listen() == f"unix://{tmp_path}/pullkey/pullkey.sock"
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+    assert grpc_server.default_listen() == "unix:///tmp/pullkey-1234/pullkey.sock"
+
+
+def test_listen_address_parsing() -> None:
+    p = grpc_server.ListenAddress.parse
+    assert p("unix:///run/x.sock") == grpc_server.ListenAddress("unix", path="/run/x.sock")
+    assert p("tcp://127.0.0.1:50051").grpc_target() == "127.0.0.1:50051"
+    assert p("[::1]:0") == grpc_server.ListenAddress("tcp", host="::1", port=0)
+    assert p("tcp://[::]:7").grpc_target() == "[::]:7"
+    for bad in ("unix:", "tcp://host", "host:99999", ":80", "tcp://:1"):
+        with pytest.raises(grpc_server.UsageError):
+            p(bad)
+    assert grpc_server.default_listen().startswith("unix://")
+    assert grpc_server.default_listen().endswith("/pullkey/pullkey.sock")
+
+
+# --------------------------------------------------------------------------------------------------
+# TCP: TLS and mTLS with certificates made here
+
+
+@dataclasses.dataclass
+class Pki:
+    ca: bytes
+    server_cert: Path
+    server_key: Path
+    ca_file: Path
+    client_cert: bytes
+    client_key: bytes
+
+
+def _make_pki(d: Path) -> Pki:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def pem_key(k: ec.EllipticCurvePrivateKey) -> bytes:
+        return k.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("pullkey test CA"))
+        .issuer_name(name("pullkey test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    def leaf(cn: str, usage: x509.ObjectIdentifier, san: list[x509.GeneralName]) -> tuple[bytes, bytes]:
+        key = ec.generate_private_key(ec.SECP256R1())
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(name(cn))
+            .issuer_name(ca.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        )
+        if san:
+            b = b.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        return b.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM), pem_key(key)
+
+    s_cert, s_key = leaf(
+        "localhost",
+        ExtendedKeyUsageOID.SERVER_AUTH,
+        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
+    )
+    c_cert, c_key = leaf("client", ExtendedKeyUsageOID.CLIENT_AUTH, [])
+    ca_pem = ca.public_bytes(serialization.Encoding.PEM)
+    (d / "server.crt").write_bytes(s_cert)
+    (d / "server.key").write_bytes(s_key)
+    (d / "ca.crt").write_bytes(ca_pem)
+    return Pki(ca_pem, d / "server.crt", d / "server.key", d / "ca.crt", c_cert, c_key)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return _make_pki(tmp_path_factory.mktemp("pki"))
+
+
+def test_tls(sources: Sources, pki: Pki) -> None:
+    def chan(target: str) -> grpc.Channel:
+        return grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=pki.ca))
+
+    opts = make_options(sources.config)
+    with running_server(
+        opts, "tcp://127.0.0.1:0", tls_cert=str(pki.server_cert), tls_key=str(pki.server_key), channel_factory=chan
+    ) as r:
+        assert r.target.startswith("127.0.0.1:") and not r.target.endswith(":0")
+        resp = r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5)
+        assert resp.credentials[0].username == "alice"
+        # a plaintext client cannot talk to the TLS port
+        with grpc.insecure_channel(r.target) as plain, pytest.raises(grpc.RpcError) as info:
+            health_pb2_grpc.HealthStub(plain).Check(health_pb2.HealthCheckRequest(), timeout=2)
+        assert info.value.code() is grpc.StatusCode.UNAVAILABLE
+
+
+def test_mtls_requires_client_certificate(sources: Sources, pki: Pki) -> None:
+    def chan(target: str) -> grpc.Channel:
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=pki.ca, private_key=pki.client_key, certificate_chain=pki.client_cert
+        )
+        return grpc.secure_channel(target, creds)
+
+    opts = make_options(sources.config)
+    with running_server(
+        opts,
+        "tcp://127.0.0.1:0",
+        tls_cert=str(pki.server_cert),
+        tls_key=str(pki.server_key),
+        tls_client_ca=str(pki.ca_file),
+        channel_factory=chan,
+    ) as r:
+        assert r.health() == health_pb2.HealthCheckResponse.SERVING
+        no_cert = grpc.secure_channel(r.target, grpc.ssl_channel_credentials(root_certificates=pki.ca))
+        with no_cert, pytest.raises(grpc.RpcError) as info:
+            health_pb2_grpc.HealthStub(no_cert).Check(health_pb2.HealthCheckRequest(), timeout=2)
+        assert info.value.code() is grpc.StatusCode.UNAVAILABLE
+
+
+def test_tls_certificate_rotation_without_restart(sources: Sources, tmp_path: Path) -> None:
+    import shutil
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "live").mkdir()
+    old, new = _make_pki(tmp_path / "a"), _make_pki(tmp_path / "b")
+    cert, key = tmp_path / "live" / "server.crt", tmp_path / "live" / "server.key"
+    shutil.copy(old.server_cert, cert)
+    shutil.copy(old.server_key, key)
+
+    def check(target: str, ca: bytes) -> grpc.StatusCode:
+        opts = [("grpc.use_local_subchannel_pool", 1)]  # a fresh connection, hence a fresh handshake
+        with grpc.secure_channel(target, grpc.ssl_channel_credentials(root_certificates=ca), options=opts) as ch:
+            try:
+                health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=3)
+            except grpc.RpcError as exc:
+                return exc.code()
+        return grpc.StatusCode.OK
+
+    opts = make_options(sources.config)
+    with running_server(opts, "tcp://127.0.0.1:0", tls_cert=str(cert), tls_key=str(key), watch_interval=0) as r:
+        assert check(r.target, old.ca) is grpc.StatusCode.OK
+        shutil.copy(new.server_key, key)  # half-way through a rotation: the pair does not match
+        assert check(r.target, old.ca) is grpc.StatusCode.OK  # the last good certificate still serves
+        shutil.copy(new.server_cert, cert)
+        assert check(r.target, new.ca) is grpc.StatusCode.OK
+        assert check(r.target, old.ca) is grpc.StatusCode.UNAVAILABLE
+
+
+def test_create_server_refuses_plaintext_tcp(sources: Sources) -> None:
+    lt = LoopThread()
+    try:
+        with pytest.raises(grpc_server.UsageError, match="--insecure"):
+            lt.run(grpc_server.create_server(make_options(sources.config), "tcp://127.0.0.1:0"))
+        with pytest.raises(grpc_server.UsageError, match="both --tls-cert and --tls-key"):
+            lt.run(grpc_server.create_server(make_options(sources.config), "127.0.0.1:0", tls_cert="x"))
+    finally:
+        lt.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# Reload under concurrent load: zero failed calls, every answer all-old or all-new
+
+
+def test_reload_under_load_is_atomic(sources: Sources, sock_path: Path) -> None:
+    opts = make_options(sources.config)
+    with running_server(opts, f"unix://{sock_path}", watch_interval=0.05) as r:
+        stub = r.stub
+        req = pb.GetCredentialsRequest(image="reg.example.com/team/app")
+        stop = threading.Event()
+        seen: dict[tuple[str, ...], int] = {}
+        failures: list[str] = []
+
+        def hammer() -> None:
+            while not stop.is_set():
+                try:
+                    resp = stub.GetCredentials(req, timeout=5)
+                except grpc.RpcError as exc:
+                    failures.append(f"{exc.code()}: {exc.details()}")
+                    continue
+                key = tuple(f"{c.key}={c.username}" for c in resp.credentials)
+                seen[key] = seen.get(key, 0) + 1
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(hammer) for _ in range(4)]
+            users = [f"user{i}" for i in range(12)]
+            for i, user in enumerate(users):
+                time.sleep(0.08)
+                sources.write_docker(user, f"pw-{user}")
+                if i % 3 == 0:
+                    stub.Reload(pb.ReloadRequest(), timeout=10)  # RPC reloads race the watcher's
+            time.sleep(0.3)
+            stop.set()
+            for f in futures:
+                f.result()
+        assert failures == []
+        allowed = {(f"reg.example.com/team={u}", f"reg.example.com={u}") for u in ["alice", *users]}
+        assert set(seen) <= allowed, set(seen) - allowed
+        assert len(seen) >= 3  # the reloads were observed while under load
+        final = stub.GetCredentials(req, timeout=5)
+        assert final.credentials[0].username == users[-1]
+        assert sum(seen.values()) > 200
+
+
+# --------------------------------------------------------------------------------------------------
+# The daemon as a process: flags, exit codes, signals, logs
+
+
+def _wait_serving(target: str, proc: subprocess.Popen[str], timeout: float = 20) -> grpc.Channel:
+    ch = grpc.insecure_channel(target)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"daemon exited {proc.returncode}: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            st = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=1).status
+            if st == health_pb2.HealthCheckResponse.SERVING:
+                return ch
+        except grpc.RpcError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError("daemon did not become SERVING")
+
+
+def test_plaintext_tcp_refused_without_insecure(sources: Sources) -> None:
+    proc = subprocess.run(
+        serve_cmd("--config", str(sources.config), "--listen", "tcp://127.0.0.1:0"),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert "--insecure" in proc.stderr and "refusing plaintext TCP" in proc.stderr
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_daemon_sighup_sigterm_and_no_secrets_in_logs(sources: Sources, sock_path: Path, log_format: str) -> None:
+    target = f"unix://{sock_path}"
+    global_flags = ("--config", str(sources.config), "--root-dir", str(sources.dir), "--search-policy", "merge")
+    args = ["--v=2", "--cache-duration", "90s", "--listen", target, "--log-format", log_format]
+    args += ["--log-level", "debug", "--watch-interval", "0"]
+    cmd = serve_cmd(*args, global_flags=global_flags)
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ch = _wait_serving(target, proc)
+        stub = pb_grpc.CredentialServiceStub(ch)
+        first = stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5)
+        assert first.credentials and first.cache_duration.seconds == 90  # --cache-duration beats the config's 5m
+        stub.GetCredentials(pb.GetCredentialsRequest(image="other.example.com:5000/a"), timeout=5)
+        stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=["reg.example.com/a", "B//b"]), timeout=5)
+        stub.Explain(pb.ExplainRequest(image="reg.example.com/a"), timeout=5)
+        with pytest.raises(grpc.RpcError):
+            stub.GetCredentials(pb.GetCredentialsRequest(image="Bad//image"), timeout=5)
+        # a malformed source that quotes a canary, then SIGHUP: the reload fails or skips it, nothing leaks
+        sources.docker.write_text('{"auths": {"reg.example.com": {"password": "' + CANARY_PW + '", ')
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        # then a good source and SIGHUP: the new credentials are served
+        sources.write_docker("dave", CANARY_PW)
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            resp = stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5)
+            if resp.credentials and resp.credentials[0].username == "dave":
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("SIGHUP did not reload")
+        # SIGTERM with a call in flight: it succeeds, then the daemon exits 0 (calls that reach the server
+        # after SIGTERM are refused; test_stop_lets_in_flight_calls_finish pins the grace period down)
+        big = pb.BatchGetCredentialsRequest(images=["reg.example.com/a"] * 10_000)
+        fut = stub.BatchGetCredentials.future(big, timeout=10)
+        time.sleep(0.03)
+        proc.send_signal(signal.SIGTERM)
+        assert len(fut.result().results) == 10_000
+        ch.close()
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    out, err = proc.communicate(timeout=10)
+    assert out == ""
+    for canary in (CANARY_PW, CANARY_TOKEN, CANARY_AUTH_PW, _b64("alice", CANARY_PW)):
+        assert canary not in err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    if log_format == "json":
+        docs = [json.loads(ln) for ln in lines]
+        msgs = [d["msg"] for d in docs]
+        assert all({"time", "level", "logger", "msg"} <= set(d) for d in docs)
+    else:
+        msgs = lines
+        odd = [
+            ln
+            for ln in lines
+            if not re.match(r"^\d{4}-\d\d-\d\dT[\d:.]+Z [A-Z]+ \S+: ", ln)
+            and not re.match(r"^[IWEF]\d{4} \d\d:\d\d:", ln)  # grpc C-core writes its own lines
+        ]
+        assert odd == []
+    text = "\n".join(msgs)
+    for expected in ("serving", "sources loaded", "sources reloaded", "shutting down", "stopped"):
+        assert expected in text, expected
+    assert not sock_path.exists()
+
+
+def test_stop_lets_in_flight_calls_finish(sources: Sources, sock_path: Path) -> None:
+    opts = make_options(sources.config)
+    slow = _Slow(service.Resolver(opts), 0.4)
+    lt = LoopThread()
+    try:
+        server, target = lt.run(grpc_server.create_server(opts, f"unix://{sock_path}", resolver=slow, watch_interval=0))
+        lt.run(server.start())
+        with grpc.insecure_channel(target) as ch:
+            stub = pb_grpc.CredentialServiceStub(ch)
+            fut = stub.GetCredentials.future(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=10)
+            time.sleep(0.1)
+            t0 = time.monotonic()
+            lt.run(server.stop(5.0))
+            assert time.monotonic() - t0 < 4.5
+            assert fut.result().credentials[0].username == "alice"
+    finally:
+        lt.close()
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """main() configures the root logger for the daemon process; put the test runner's back afterwards."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_main_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        grpc_server.main(["--listen", "tcp://127.0.0.1:0", "--tls-cert", "only-cert.pem"])
+    assert info.value.code == 2
+    assert "both --tls-cert and --tls-key" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        grpc_server.main(["--log-format", "xml"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        grpc_server.main(["--cache-duration", "five minutes", "--listen", "tcp://127.0.0.1:0", "--insecure"])
+    assert info.value.code == 2
+    assert "five minutes" in capsys.readouterr().err
+
+
+def test_generated_code_matches_grpcio_floor() -> None:
+    import tomllib
+
+    from pullkey.v1 import credential_pb2_grpc
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    floor = next(d for d in deps if re.match(r"grpcio\s*>=", d)).split(">=")[1].split(",")[0].strip()
+    gen = credential_pb2_grpc.GRPC_GENERATED_VERSION
+
+    def ver(v: str) -> tuple[int, ...]:
+        return tuple(int(x) for x in v.split("."))
+
+    assert ver(floor) >= ver(gen), f"pyproject grpcio>={floor} is below GRPC_GENERATED_VERSION {gen}"
+
+
+def test_generated_code_matches_protobuf_floor() -> None:
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    floor = next(d for d in deps if re.match(r"protobuf\s*>=", d)).split(">=")[1].split(",")[0].strip()
+    text = (PYTHON_DIR / "pullkey" / "v1" / "credential_pb2.py").read_text()
+    m = re.search(
+        r"ValidateProtobufRuntimeVersion\(\s*_runtime_version\.Domain\.PUBLIC,\s*(\d+),\s*(\d+),\s*(\d+),", text
+    )
+    assert m is not None
+    generated = tuple(int(x) for x in m.groups())
+    assert tuple(int(x) for x in floor.split(".")) + (0,) * (3 - len(floor.split("."))) >= generated, (
+        f"protobuf>={floor} is below {'.'.join(map(str, generated))} (credential_pb2.py refuses older runtimes)"
+    )
