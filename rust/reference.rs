@@ -312,7 +312,7 @@ impl Reference {
     }
     /// `IsNameOnly`: neither tag nor digest.
     pub fn is_name_only(&self) -> bool {
-        self.tag_end == self.text.len()
+        self.path_end == self.text.len()
     }
 }
 
@@ -1610,6 +1610,8 @@ mod tests {
         assert_eq!(r.docker_ref().docker_ref(), r.docker_ref());
         let r = parse("foo:v1").unwrap();
         assert_eq!(r.docker_ref(), r);
+        assert!(!r.is_name_only());
+        assert!(!parse(&format!("foo@{d}")).unwrap().is_name_only());
         // Raw references keep an empty domain; name() is then the path.
         assert_eq!(parse("foo_bar/baz").unwrap().name(), "foo_bar/baz");
         assert_eq!(parse("a.io/b/c:t").unwrap().name(), "a.io/b/c");
@@ -1659,6 +1661,7 @@ mod tests {
         assert_eq!(r.docker_ref().as_str(), docker_ref);
         assert_eq!(r.familiar_str(), familiar);
         assert_eq!(r.familiar_string(), familiar);
+        assert_eq!(r.is_name_only(), r.tag().is_none() && r.digest().is_none(), "{r:?}");
         // Borrowed exactly when ParseDockerRef changes nothing.
         let unchanged = r.tag().is_some() != r.digest().is_some();
         assert_eq!(matches!(r.docker_ref_string(), Cow::Borrowed(_)), unchanged, "{r:?}");
