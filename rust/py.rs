@@ -47,34 +47,42 @@ pub struct PyReference {
 
 #[pymethods]
 impl PyReference {
+    /// The registry host[:port] (`docker.io` for Docker Hub when normalised; may be "" raw).
     #[getter]
     fn domain(&self) -> &str {
         self.view.domain()
     }
+    /// The repository path (`library/nginx`).
     #[getter]
     fn path(&self) -> &str {
         self.view.path()
     }
+    /// The tag as written, or None.
     #[getter]
     fn tag(&self) -> Option<&str> {
         self.view.tag()
     }
+    /// The digest as written (`sha256:...`), or None.
     #[getter]
     fn digest(&self) -> Option<&str> {
         self.view.digest()
     }
+    /// `domain/path`: the string the kubelet matches credentials against.
     #[getter]
     fn repository(&self) -> &str {
         self.view.repository()
     }
+    /// Fully qualified, as `ParseDockerRef` prints it (`docker.io/library/nginx:latest`).
     #[getter]
     fn normalized(&self) -> Cow<'_, str> {
         self.view.normalized()
     }
+    /// The short form Docker prints (`nginx`).
     #[getter]
     fn familiar(&self) -> &str {
         self.view.familiar()
     }
+    /// `Always` when the tag is `latest` or absent without a digest, else `IfNotPresent`.
     #[getter]
     fn default_pull_policy(&self) -> &'static str {
         self.view.default_pull_policy()
