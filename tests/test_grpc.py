@@ -57,8 +57,9 @@ def serve_cmd(*args: str, global_flags: tuple[str, ...] = ()) -> list[str]:
 
 
 def _env() -> dict[str, str]:
+    # NOTE: the installed package is what runs (no PYTHONPATH to the source tree: it has no _core in a
+    # wheel install, and the tests must exercise what a user installs).
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(PYTHON_DIR), env.get("PYTHONPATH", "")])
     env.pop("PULLKEY_CONFIG", None)
     env.pop("PULLKEY_ROOT_DIR", None)
     return env
