@@ -7,6 +7,7 @@ use std::borrow::Cow;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 use crate::dockercfg::{self, ConfigFormat};
@@ -402,12 +403,13 @@ impl PyKeyring {
     fn batch_pb<'py>(
         &self,
         py: Python<'py>,
-        images: Vec<String>,
+        images: Vec<PyBackedStr>,
         cache_policy: &str,
         cache_duration: u64,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let policy = self::cache_policy(cache_policy)?;
-        let refs: Vec<&str> = images.iter().map(String::as_str).collect();
+        // PyBackedStr borrows each Python string's UTF-8 (no copy for ASCII strings) and is Send.
+        let refs: Vec<&str> = images.iter().map(|image| &**image).collect();
         // Pure Rust work on owned inputs: other Python threads (the event loop) run meanwhile.
         let out = py.detach(|| wire::encode_batch(&self.inner, &refs, policy, cache_duration));
         Ok(PyBytes::new(py, &out))

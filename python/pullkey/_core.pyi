@@ -3,6 +3,7 @@
 User code imports these names from ``pullkey``.
 """
 
+from collections.abc import Sequence
 from typing import Any, Literal, final
 
 from pullkey.errors import InvalidReference
@@ -121,7 +122,7 @@ class Keyring:
     def answer_pb(self, image: str, cache_policy: str = "auto", cache_duration: int = 300) -> bytes:
         """The serialized ``pullkey.v1.GetCredentialsResponse`` for ``image``.
         Raises :class:`pullkey.InvalidReference`."""
-    def batch_pb(self, images: list[str], cache_policy: str = "auto", cache_duration: int = 300) -> bytes:
+    def batch_pb(self, images: Sequence[str], cache_policy: str = "auto", cache_duration: int = 300) -> bytes:
         """The serialized ``pullkey.v1.BatchGetCredentialsResponse``: one result per image, in order; an
         invalid image is a per-item ``INVALID_ARGUMENT`` error (``reason`` = the reference error code)."""
     def match_images(self) -> list[str]:

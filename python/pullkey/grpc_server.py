@@ -474,6 +474,26 @@ def _release_free_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
+def _tune_allocator() -> None:
+    """Keep the daemon's footprint flat under load (glibc only; a no-op elsewhere).
+
+    NOTE: measured with bench/grpc_bench.py at 100,000 entries: with glibc's defaults, RSS after the
+    load runs grew from 59 to 68 MiB (per-thread arenas of gRPC's threads, and ~150 KiB batch
+    responses that raise the dynamic mmap threshold and then stay in the heap); with two arenas and
+    a fixed 128 KiB mmap threshold it stayed near 63 MiB, at no measurable cost in throughput.
+    Environment settings (``MALLOC_ARENA_MAX``, ``MALLOC_MMAP_THRESHOLD_``) win over these.
+    """
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_mmap_threshold, m_arena_max = -3, -8  # <malloc.h>
+        if "MALLOC_ARENA_MAX" not in os.environ:
+            libc.mallopt(m_arena_max, 2)
+        if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+            libc.mallopt(m_mmap_threshold, 128 * 1024)
+
+
 def _stat_key(path: str) -> Any:
     try:
         st = os.stat(path)
@@ -652,6 +672,9 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
         # The core encodes each slice of the batch in one call (BatchResult elements of a repeated field
         # concatenate into one message); between slices the deadline is checked and other calls run.
         batch_pb = self._d.resolver.batch_pb
+        if len(images) <= _BATCH_SLICE:
+            single: bytes = batch_pb(images)
+            return single
         out: list[bytes] = []
         for start in range(0, len(images), _BATCH_SLICE):
             if start:
@@ -659,7 +682,7 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
                 if remaining is not None and remaining <= 0:
                     await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"deadline exceeded after {start} images")
                 await asyncio.sleep(0)
-            out.append(batch_pb(list(images[start : start + _BATCH_SLICE])))
+            out.append(batch_pb(images[start : start + _BATCH_SLICE]))
         return b"".join(out)
 
     async def Explain(
@@ -1091,6 +1114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verbosity is not None and args.verbosity >= 4:
         level = logging.DEBUG
     configure_logging(args.log_format, level)
+    _tune_allocator()  # before gRPC starts its threads
     try:
         return asyncio.run(serve(args))
     except UsageError as exc:

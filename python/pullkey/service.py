@@ -10,6 +10,7 @@ failed reload keeps the last good state.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,7 +119,7 @@ class Resolver:
         state = self.state
         return state.keyring.answer_pb(image, state.settings.cache_policy, state.settings.cache_duration)
 
-    def batch_pb(self, images: list[str]) -> bytes:
+    def batch_pb(self, images: Sequence[str]) -> bytes:
         """The serialized ``pullkey.v1.BatchGetCredentialsResponse`` for ``images``, one result per
         image in order; an invalid image is a per-item ``INVALID_ARGUMENT`` error."""
         state = self.state
