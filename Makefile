@@ -79,8 +79,10 @@ test-python: build-dev ## pytest (unit, exec, gRPC, end-to-end)
 test: install e2e-deps test-rust lint protos-check test-python ## everything CI runs, from a fresh clone
 
 .PHONY: bench
-bench: build-prod ## benchmarks against peers; writes bench/results/RESULTS.md
+bench: build-prod ## benchmarks against peers (optimised build); writes bench/results/RESULTS.md and grpc.md
+	command -v h2load >/dev/null || apt-get install -y --no-install-recommends nghttp2-client
 	$(PY) bench/run.py all
+	$(PY) bench/run.py grpc
 
 .PHONY: all
 all: install lint test-rust test-python ## build, lint and test
