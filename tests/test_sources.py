@@ -177,3 +177,24 @@ def test_canaries_in_every_source_never_leak(node: Node, tmp_path: Path) -> None
         printed += out.stdout + out.stderr
     assert b"r.example" in printed
     assert CANARY.encode() not in printed
+
+
+def test_a_configured_file_that_is_missing_is_a_warning_or_a_strict_error(node: Node, tmp_path: Path) -> None:
+    write_config(node.root / "config.json", {"r.example": {"username": "root", "password": "x"}})
+    cfg = tmp_path / "pullkey.json"
+    missing = tmp_path / "gone.json"
+    cfg.write_text(
+        json.dumps(
+            {
+                "apiVersion": "pullkey.dev/v1alpha1",
+                "kind": "ProviderConfig",
+                "sources": [{"type": "SearchPaths"}, {"type": "DockerConfig", "path": str(missing)}],
+            }
+        )
+    )
+    run = node.run(request("r.example/app"), "--config", str(cfg), "--v=1")
+    assert run.returncode == 0 and usernames(run) == ["root"]
+    assert f"{missing}: docker config file does not exist" in run.stderr.decode()
+    strict = node.run(request("r.example/app"), "--config", str(cfg), "--strict")
+    assert strict.returncode == 1 and strict.stdout == b""
+    assert f"{missing}: docker config file does not exist" in strict.stderr.decode()

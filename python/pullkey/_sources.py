@@ -125,12 +125,15 @@ def search_path_candidates(root_dir: str, cwd: str, home: str) -> list[tuple[str
     return [(os.path.normpath(path), kind) for path, kind in out]
 
 
-def read_source(path: str, warnings: list[str]) -> bytes | None:
-    """The file's bytes; ``None`` when it does not exist (silently) or cannot be read (with a warning)."""
+def read_source(path: str, warnings: list[str], what: str | None = None) -> bytes | None:
+    """The file's bytes; ``None`` when it cannot be read (with a warning) or does not exist (silently
+    for a search-path candidate; with a warning naming ``what`` for a configured file)."""
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_SOURCE_BYTES + 1)
     except (FileNotFoundError, NotADirectoryError):
+        if what is not None:
+            warnings.append(f"{path}: {what} does not exist")
         return None
     except IsADirectoryError:
         warnings.append(f"{path}: is a directory, not a docker config file")
@@ -208,16 +211,12 @@ def collect(settings: Settings) -> tuple[list[Source], list[Source], list[str], 
                     node.append((candidate, fmt, data, True))
         elif kind == "DockerConfig":
             watched.append(path)
-            data = read_source(path, warnings)
-            if data is None and not any(w.startswith(path) for w in warnings):
-                warnings.append(f"{path}: docker config file does not exist")
+            data = read_source(path, warnings, "docker config file")
             if data is not None:
                 node.append((path, FORMATS.get(source.get("format") or "auto", "auto"), data, False))
         elif kind == "PullSecret":
             watched.append(path)
-            data = read_source(path, warnings)
-            if data is None and not any(w.startswith(path) for w in warnings):
-                warnings.append(f"{path}: pull-secret file does not exist")
+            data = read_source(path, warnings, "pull-secret file")
             if data is not None:
                 secrets.append((path, "secret", data, False))
         elif kind == "PullSecretDir":
