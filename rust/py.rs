@@ -379,6 +379,26 @@ impl PyKeyring {
         Ok(PyBytes::new(py, &out))
     }
 
+    /// Like `batch_pb`, for `images[start:stop]` of a serialized `BatchGetCredentialsRequest`.
+    #[pyo3(signature = (request, start, stop, cache_policy = "auto", cache_duration = 300))]
+    fn batch_pb_request<'py>(
+        &self,
+        py: Python<'py>,
+        request: &[u8],
+        start: usize,
+        stop: usize,
+        cache_policy: &str,
+        cache_duration: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let policy = self::cache_policy(cache_policy)?;
+        let images = wire::decode_batch_images(request)?;
+        let slice = images.get(start..stop.min(images.len())).unwrap_or_default();
+        Ok(PyBytes::new(
+            py,
+            &wire::encode_batch(&self.inner, slice, policy, cache_duration),
+        ))
+    }
+
     /// `matchImages` patterns covering every image a key of this keyring can match.
     fn match_images(&self) -> Vec<String> {
         self.inner.match_images()
@@ -497,6 +517,12 @@ fn render_kubelet_config(
     pconfig::render_kubelet_config(name, &match_images, default_cache_duration, &args, &env)
 }
 
+/// The number of `images` in a serialized `BatchGetCredentialsRequest`.
+#[pyfunction]
+fn count_batch_images(request: &[u8]) -> PyResult<usize> {
+    Ok(wire::decode_batch_images(request)?.len())
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
@@ -511,5 +537,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_duration_seconds, m)?)?;
     m.add_function(wrap_pyfunction!(validate_kubelet_config, m)?)?;
     m.add_function(wrap_pyfunction!(render_kubelet_config, m)?)?;
+    m.add_function(wrap_pyfunction!(count_batch_images, m)?)?;
     Ok(())
 }

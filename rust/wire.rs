@@ -8,7 +8,7 @@
 //! empty strings and zero integers; fields are written in field-number order, as protobuf does).
 
 use crate::keyring::{CachePolicy, Keyring};
-use crate::protocol::cache_key_type_str;
+use crate::protocol::{cache_key_type_str, RequestError};
 use crate::resolve;
 use crate::CoreError;
 
@@ -122,9 +122,114 @@ pub fn encode_batch(keyring: &Keyring, images: &[&str], policy: CachePolicy, cac
     out
 }
 
+/// Reads a varint at `*at`; `None` when the input ends inside it or it is longer than 10 bytes.
+fn read_varint(data: &[u8], at: &mut usize) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..70).step_by(7) {
+        let byte = *data.get(*at)?;
+        *at += 1;
+        value |= u64::from(byte & 0x7F) << shift;
+        if byte & 0x80 == 0 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// The `images` (field 1) of a serialized `BatchGetCredentialsRequest`, borrowed from `data`, in
+/// order; every other field is skipped by its wire type. Errors say what is malformed (never a value).
+///
+/// NOTE: decoding here instead of with the generated classes saves a Python string per image, per
+/// request in flight (measured: the daemon's RSS under 32 concurrent 1,000-image batches).
+pub fn decode_batch_images(data: &[u8]) -> Result<Vec<&str>, CoreError> {
+    let malformed = |what: &str, at: usize| {
+        CoreError::Request(RequestError {
+            message: format!("malformed BatchGetCredentialsRequest: {what} at byte {at}"),
+        })
+    };
+    let mut images = Vec::new();
+    let mut at = 0;
+    while at < data.len() {
+        let start = at;
+        let key = read_varint(data, &mut at).ok_or_else(|| malformed("truncated field tag", start))?;
+        let (field, wire_type) = (key >> 3, key & 7);
+        match wire_type {
+            0 => {
+                read_varint(data, &mut at).ok_or_else(|| malformed("truncated varint", start))?;
+            }
+            1 | 5 => {
+                at += if wire_type == 1 { 8 } else { 4 };
+                if at > data.len() {
+                    return Err(malformed("truncated fixed-size field", start));
+                }
+            }
+            2 => {
+                let len = read_varint(data, &mut at).ok_or_else(|| malformed("truncated length", start))?;
+                let end = usize::try_from(len)
+                    .ok()
+                    .and_then(|len| at.checked_add(len))
+                    .filter(|&end| end <= data.len())
+                    .ok_or_else(|| malformed("length past the end", start))?;
+                if field == 1 {
+                    let bytes = data.get(at..end).unwrap_or_default();
+                    let image = std::str::from_utf8(bytes).map_err(|_| malformed("image that is not UTF-8", start))?;
+                    images.push(image);
+                }
+                at = end;
+            }
+            _ => return Err(malformed("unsupported wire type", start)),
+        }
+        if field == 0 {
+            return Err(malformed("field number 0", start));
+        }
+    }
+    Ok(images)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_requests_decode_and_skip_other_fields() {
+        // images "a" and "bc", a namespace (4), an annotations map entry (3), a token (2), then "d".
+        let mut req = vec![0x0a, 1, b'a', 0x0a, 2, b'b', b'c', 0x22, 2, b'n', b's'];
+        req.extend_from_slice(&[0x1a, 6, 0x0a, 1, b'k', 0x12, 1, b'v', 0x12, 1, b't', 0x0a, 1, b'd']);
+        assert_eq!(decode_batch_images(&req).unwrap(), vec!["a", "bc", "d"]);
+        assert_eq!(decode_batch_images(&[]).unwrap(), Vec::<&str>::new());
+        // A varint field and fixed-size fields of unknown numbers are skipped too.
+        let req = [
+            0x28, 0x96, 0x01, 0x31, 0, 0, 0, 0, 0, 0, 0, 0, 0x3d, 0, 0, 0, 0, 0x0a, 1, b'x',
+        ];
+        assert_eq!(decode_batch_images(&req).unwrap(), vec!["x"]);
+    }
+
+    #[test]
+    fn malformed_batch_requests_are_errors() {
+        for (bad, what) in [
+            (&[0x0a, 5, b'a'][..], "length past the end"),
+            (&[0x0a][..], "truncated length"),
+            (&[0x0a, 2, 0xff, 0xfe][..], "not UTF-8"),
+            (&[0x0b][..], "unsupported wire type"),
+            (&[0x02, 0][..], "field number 0"),
+            (&[0x80][..], "truncated field tag"),
+            (&[0x31, 0, 0][..], "truncated fixed-size field"),
+            (
+                &[0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01][..],
+                "length past the end",
+            ),
+        ] {
+            let err = decode_batch_images(bad).unwrap_err().to_string();
+            assert!(err.contains(what), "{bad:?}: {err}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(data in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = decode_batch_images(&data);
+        }
+    }
 
     #[test]
     fn varints_match_the_protobuf_examples() {

@@ -295,6 +295,29 @@ def test_core_encoding_equals_protobuf_messages(tmp_path: Path) -> None:
             assert "p" * 300 not in r.error.message
 
 
+def test_batch_requests_are_read_by_the_core(unix_server: Running, sources: Sources) -> None:
+    """Batch requests reach the core as bytes: every other field is skipped, slices agree with the
+    sequence API, and malformed bytes are INVALID_ARGUMENT with a message that names no value."""
+    images = ["reg.example.com/a", "bad//image", "other.example.com:5000/x", "nginx"]
+    req = pb.BatchGetCredentialsRequest(
+        images=images, namespace="ns", annotations={"k": CANARY_TOKEN}, service_account_token=CANARY_TOKEN
+    ).SerializeToString()
+    resolver = service.Resolver(make_options(sources.config))
+    resolver.load()
+    assert resolver.batch_pb_request(req, 0, 4) == resolver.batch_pb(images)
+    assert resolver.batch_pb_request(req, 1, 3) == resolver.batch_pb(images[1:3])
+    assert resolver.batch_pb_request(req, 3, 99) == resolver.batch_pb(images[3:])
+    got = unix_server.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest.FromString(req), timeout=5)
+    assert [r.image for r in got.results] == images
+    assert got.results[1].error.reason == "invalid_format"
+    raw: Any = unix_server.channel.unary_unary("/pullkey.v1.CredentialService/BatchGetCredentials")
+    for bad in (b"\x0a\x05ab", b"\x0a\x02\xff\xfe", b"\x0b"):
+        with pytest.raises(grpc.RpcError) as info:
+            raw(bad, timeout=5)
+        assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert "malformed BatchGetCredentialsRequest" in (info.value.details() or "")
+
+
 def test_batch_over_limit_is_invalid_argument(sources: Sources, sock_path: Path) -> None:
     with running_server(make_options(sources.config), f"unix://{sock_path}", max_batch=3, watch_interval=0) as r:
         ok = r.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=["a"] * 3), timeout=5)
@@ -477,10 +500,12 @@ class _Slow:
         time.sleep(self.delay)
         return bytes(self.inner.answer_pb(image))
 
-    def batch_pb(self, images: list[str]) -> bytes:
-        self.calls += len(images)
-        time.sleep(self.delay * len(images))
-        return bytes(self.inner.batch_pb(images))
+    def batch_pb_request(self, request: bytes, start: int, stop: int) -> bytes:
+        out = bytes(self.inner.batch_pb_request(request, start, stop))
+        n = len(pb.BatchGetCredentialsResponse.FromString(out).results)
+        self.calls += n
+        time.sleep(self.delay * n)
+        return out
 
 
 def test_batch_honours_deadline(sources: Sources, sock_path: Path) -> None:

@@ -14,6 +14,7 @@ __all__ = [
     "Keyring",
     "Reference",
     "__version__",
+    "count_batch_images",
     "load_provider_config",
     "match_image",
     "parse_docker_config_keys",
@@ -125,6 +126,11 @@ class Keyring:
     def batch_pb(self, images: Sequence[str], cache_policy: str = "auto", cache_duration: int = 300) -> bytes:
         """The serialized ``pullkey.v1.BatchGetCredentialsResponse``: one result per image, in order; an
         invalid image is a per-item ``INVALID_ARGUMENT`` error (``reason`` = the reference error code)."""
+    def batch_pb_request(
+        self, request: bytes, start: int, stop: int, cache_policy: str = "auto", cache_duration: int = 300
+    ) -> bytes:
+        """Like :meth:`batch_pb`, for ``images[start:stop]`` of a serialized ``BatchGetCredentialsRequest``.
+        Raises :class:`pullkey.InvalidRequest` when the request is malformed."""
     def match_images(self) -> list[str]:
         """``matchImages`` patterns covering every image a key of this keyring can match."""
 
@@ -139,6 +145,10 @@ def parse_duration_seconds(text: str) -> int:
 
 def validate_kubelet_config(files: list[tuple[str, bytes]]) -> list[str]:
     """Every error the kubelet would report for these ``CredentialProviderConfig`` files (empty: valid)."""
+
+def count_batch_images(request: bytes) -> int:
+    """The number of images in a serialized ``pullkey.v1.BatchGetCredentialsRequest``.
+    Raises :class:`pullkey.InvalidRequest` when the request is malformed."""
 
 def render_kubelet_config(
     name: str, match_images: list[str], default_cache_duration: int, args: list[str], env: list[tuple[str, str]]

@@ -46,6 +46,7 @@ from grpc_reflection.v1alpha import reflection
 
 import pullkey
 from pullkey import errors
+from pullkey._core import count_batch_images
 from pullkey.v1 import SERVICE_NAME, credential_pb2, credential_pb2_grpc
 
 log = logging.getLogger("pullkey.grpc")
@@ -405,7 +406,11 @@ def add_servicer(servicer: CredentialServicer, server: grpc.aio.Server) -> None:
     handlers = {
         m.name: grpc.unary_unary_rpc_method_handler(
             getattr(servicer, m.name),
-            request_deserializer=getattr(credential_pb2, m.input_type.name).FromString,
+            # NOTE: batch requests reach the servicer as bytes: the core reads the images from them
+            # directly (rust/wire.rs), with no Python string per image.
+            request_deserializer=None
+            if m.name == "BatchGetCredentials"
+            else getattr(credential_pb2, m.input_type.name).FromString,
             response_serializer=_serialize,
         )
         for m in methods
@@ -662,27 +667,27 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
             raise errors.InvalidRequest(err.message)
         return data  # already serialized (see _serialize)
 
-    async def BatchGetCredentials(  # type: ignore[override]  # returns encoded bytes
-        self, request: credential_pb2.BatchGetCredentialsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    async def BatchGetCredentials(  # type: ignore[override]  # takes and returns encoded bytes
+        self, request: bytes, context: grpc.aio.ServicerContext[Any, Any]
     ) -> bytes:
-        images = request.images
-        if len(images) > self._d.max_batch:
-            raise errors.InvalidRequest(f"batch of {len(images)} images exceeds the limit of {self._d.max_batch}")
+        count = count_batch_images(request)
+        if count > self._d.max_batch:
+            raise errors.InvalidRequest(f"batch of {count} images exceeds the limit of {self._d.max_batch}")
         self._d.ensure_loaded()
         # The core encodes each slice of the batch in one call (BatchResult elements of a repeated field
         # concatenate into one message); between slices the deadline is checked and other calls run.
-        batch_pb = self._d.resolver.batch_pb
-        if len(images) <= _BATCH_SLICE:
-            single: bytes = batch_pb(images)
+        batch = self._d.resolver.batch_pb_request
+        if count <= _BATCH_SLICE:
+            single: bytes = batch(request, 0, count)
             return single
         out: list[bytes] = []
-        for start in range(0, len(images), _BATCH_SLICE):
+        for start in range(0, count, _BATCH_SLICE):
             if start:
                 remaining = context.time_remaining()
                 if remaining is not None and remaining <= 0:
                     await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"deadline exceeded after {start} images")
                 await asyncio.sleep(0)
-            out.append(batch_pb(images[start : start + _BATCH_SLICE]))
+            out.append(batch(request, start, start + _BATCH_SLICE))
         return b"".join(out)
 
     async def Explain(

@@ -125,6 +125,14 @@ class Resolver:
         state = self.state
         return state.keyring.batch_pb(images, state.settings.cache_policy, state.settings.cache_duration)
 
+    def batch_pb_request(self, request: bytes, start: int, stop: int) -> bytes:
+        """Like :meth:`batch_pb`, for ``images[start:stop]`` of a serialized ``BatchGetCredentialsRequest``.
+        Raises ``InvalidRequest`` when the request is malformed."""
+        state = self.state
+        return state.keyring.batch_pb_request(
+            request, start, stop, state.settings.cache_policy, state.settings.cache_duration
+        )
+
     def exec_respond(self, request: bytes) -> bytes:
         """The kubelet exec protocol over the loaded state."""
         state = self.state
