@@ -1031,3 +1031,25 @@ def test_generated_code_matches_protobuf_floor() -> None:
     assert tuple(int(x) for x in floor.split(".")) + (0,) * (3 - len(floor.split("."))) >= generated, (
         f"protobuf>={floor} is below {'.'.join(map(str, generated))} (credential_pb2.py refuses older runtimes)"
     )
+
+
+def test_heap_is_trimmed_once_a_batch_burst_is_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    trims: list[str] = []
+    monkeypatch.setattr(grpc_server, "_release_free_memory", lambda: trims.append("trim"))
+
+    async def scenario() -> None:
+        d = grpc_server.Daemon(resolver=None, metrics=grpc_server.Metrics())
+        task = asyncio.create_task(d.trim_after_bursts(interval=0.05, threshold=100))
+        for _ in range(20):  # light traffic, below the threshold: never a trim
+            d.batch_bytes += 1
+            await asyncio.sleep(0.01)
+        assert trims == []
+        for _ in range(20):  # a burst: every interval busy, no trim while it lasts
+            d.batch_bytes += 1000
+            await asyncio.sleep(0.01)
+        assert trims == []
+        await asyncio.sleep(0.3)  # quiet again: one trim
+        task.cancel()
+        assert trims == ["trim"]
+
+    asyncio.run(scenario())
