@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedStr;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 use crate::dockercfg::{self, ConfigFormat};
@@ -206,7 +206,12 @@ fn cache_key_type_name(t: CacheKeyType) -> &'static str {
     }
 }
 
-fn source_file(name: String, kind: &str, data: &Bound<'_, PyAny>, search_path: bool) -> PyResult<SourceFile> {
+fn source_file(
+    name: String,
+    kind: &str,
+    data: &Bound<'_, PyAny>,
+    search_path: bool,
+) -> PyResult<SourceFile<PyBackedBytes>> {
     let data = match kind {
         "auto" => SourceData::DockerConfig {
             format: None,
@@ -231,7 +236,7 @@ fn source_file(name: String, kind: &str, data: &Bound<'_, PyAny>, search_path: b
     })
 }
 
-fn source_files(sources: Vec<(String, String, Bound<'_, PyAny>, bool)>) -> PyResult<Vec<SourceFile>> {
+fn source_files(sources: Vec<(String, String, Bound<'_, PyAny>, bool)>) -> PyResult<Vec<SourceFile<PyBackedBytes>>> {
     sources
         .into_iter()
         .map(|(name, kind, data, search_path)| source_file(name, &kind, &data, search_path))

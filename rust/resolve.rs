@@ -11,25 +11,23 @@ use crate::reference;
 use crate::CoreError;
 use std::borrow::Cow;
 
-/// What one source file holds.
+/// What one source file holds. `B` is the buffer of a file's bytes: the caller's own (the Python
+/// binding lends the `bytes` it read, so a large file is not copied), `Vec<u8>` by default.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SourceData {
+pub enum SourceData<B = Vec<u8>> {
     /// A docker config file. `format: None` detects the format (`auths` member or not).
-    DockerConfig {
-        format: Option<ConfigFormat>,
-        data: Vec<u8>,
-    },
+    DockerConfig { format: Option<ConfigFormat>, data: B },
     /// A file of Kubernetes Secret manifests (JSON/YAML, Secret or List).
-    SecretManifest { data: Vec<u8> },
+    SecretManifest { data: B },
     /// A mounted secret volume: its files (name, contents).
     SecretDir { files: Vec<(String, Vec<u8>)> },
 }
 
 /// One source: a display name (a path; never contents) and its data.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceFile {
+pub struct SourceFile<B = Vec<u8>> {
     pub name: String,
-    pub data: SourceData,
+    pub data: SourceData<B>,
     /// True for the kubelet search-path candidates (subject to the `first` search policy).
     pub search_path: bool,
 }
@@ -44,18 +42,21 @@ pub struct Built {
 
 pub use crate::pconfig::SearchPolicy;
 
-fn parse_configs(source: &SourceFile) -> Result<Vec<(String, DockerConfig)>, CoreError> {
+fn parse_configs<B: AsRef<[u8]>>(source: &SourceFile<B>) -> Result<Vec<(String, DockerConfig)>, CoreError> {
     Ok(match &source.data {
         SourceData::DockerConfig {
             format: Some(format),
             data,
         } => {
-            vec![(source.name.clone(), dockercfg::parse_docker_config(data, *format)?)]
+            vec![(
+                source.name.clone(),
+                dockercfg::parse_docker_config(data.as_ref(), *format)?,
+            )]
         }
         SourceData::DockerConfig { format: None, data } => {
-            vec![(source.name.clone(), dockercfg::parse_docker_config_auto(data)?)]
+            vec![(source.name.clone(), dockercfg::parse_docker_config_auto(data.as_ref())?)]
         }
-        SourceData::SecretManifest { data } => dockercfg::parse_secret_manifests(data)?
+        SourceData::SecretManifest { data } => dockercfg::parse_secret_manifests(data.as_ref())?
             .into_iter()
             .filter_map(|secret| {
                 let name = format!("{} (secret {}/{})", source.name, secret.namespace, secret.name);
@@ -92,9 +93,9 @@ fn add_all(group: &mut BasicKeyring, name: &str, config: DockerConfig, warnings:
 /// one group for node files (search paths and extra docker configs, in the order given).
 ///
 /// A source that does not parse is skipped with a warning naming it, or is an error when `strict`.
-pub fn build_keyring(
-    secrets: &[SourceFile],
-    node: &[SourceFile],
+pub fn build_keyring<B: AsRef<[u8]>>(
+    secrets: &[SourceFile<B>],
+    node: &[SourceFile<B>],
     policy: SearchPolicy,
     strict: bool,
 ) -> Result<Built, CoreError> {
