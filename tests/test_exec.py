@@ -183,3 +183,23 @@ def test_version_and_help(pullkey_bin: Path) -> None:
     assert run.returncode == 0 and run.stdout.startswith(b"pullkey ")
     run = run_plugin(None, args=["version"])
     assert run.returncode == 0 and run.stdout.startswith(b"pullkey ")
+
+
+def test_an_unexpected_failure_is_one_line_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+    import sys
+
+    from pullkey import _exec, _sources
+
+    def boom(settings: object) -> object:
+        raise RuntimeError(f"exploded near {CANARY}")
+
+    monkeypatch.setattr(_sources, "build", boom)
+    fake_stdin = io.TextIOWrapper(io.BytesIO(json.dumps(request("r.example/x")).encode()))
+    monkeypatch.setattr(sys, "stdin", fake_stdin)
+    assert _exec.main(["--root-dir", "/nonexistent"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "pullkey: internal error (RuntimeError); please report it\n"

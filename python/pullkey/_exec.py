@@ -89,6 +89,12 @@ def _run(opts: dict[str, str]) -> int:
     except PullkeyError as e:
         _sources.write_err(f"pullkey: {e}")
         return 1
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as e:  # incl. pyo3's PanicException; the kubelet logs one line
+        # No traceback: it could quote request or file content. The class name says what broke.
+        _sources.write_err(f"pullkey: internal error ({type(e).__name__}); please report it")
+        return 1
     sys.stdout.buffer.write(response)
     sys.stdout.flush()
     return 0
