@@ -441,17 +441,6 @@ impl PyKeyring {
     }
 }
 
-#[pyfunction]
-fn parse_docker_config_keys(data: &[u8]) -> PyResult<Vec<String>> {
-    // Used by `pullkey check` to list the keys of a file without exposing any credential.
-    Ok(dockercfg::parse_docker_config_auto(data)
-        .map_err(CoreError::from)?
-        .entries
-        .into_iter()
-        .map(|(key, _)| key)
-        .collect())
-}
-
 fn cache_policy_name(p: CachePolicy) -> &'static str {
     match p {
         CachePolicy::Auto => "auto",
@@ -537,7 +526,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_reference, m)?)?;
     m.add_function(wrap_pyfunction!(parse_references, m)?)?;
     m.add_function(wrap_pyfunction!(match_image, m)?)?;
-    m.add_function(wrap_pyfunction!(parse_docker_config_keys, m)?)?;
     m.add_function(wrap_pyfunction!(load_provider_config, m)?)?;
     m.add_function(wrap_pyfunction!(parse_duration_seconds, m)?)?;
     m.add_function(wrap_pyfunction!(validate_kubelet_config, m)?)?;

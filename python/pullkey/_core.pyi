@@ -17,7 +17,6 @@ __all__ = [
     "count_batch_images",
     "load_provider_config",
     "match_image",
-    "parse_docker_config_keys",
     "parse_duration_seconds",
     "parse_reference",
     "parse_references",
@@ -133,9 +132,6 @@ class Keyring:
         Raises :class:`pullkey.InvalidRequest` when the request is malformed."""
     def match_images(self) -> list[str]:
         """``matchImages`` patterns covering every image a key of this keyring can match."""
-
-def parse_docker_config_keys(data: bytes) -> list[str]:
-    """The registry keys of a docker config file, as written (no credential)."""
 
 def load_provider_config(data: bytes, name: str) -> dict[str, Any]:
     """Parses pullkey's ``ProviderConfig`` (YAML or JSON, strict). Raises :class:`pullkey.ConfigError`."""
