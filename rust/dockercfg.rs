@@ -26,7 +26,7 @@
 //! Error messages name the member and the registry key at fault (URL userinfo in a key redacted),
 //! with the line and column (1-based, columns in bytes), never a value from the file.
 
-use crate::keyring::AuthEntry;
+use crate::keyring::{AuthEntry, Redacted};
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
@@ -76,19 +76,6 @@ pub struct DockerConfig {
     /// `credHelpers` `(registry, helper suffix)` in file order; members whose value is not a string are
     /// skipped (config.json only).
     pub cred_helpers: Vec<(String, String)>,
-}
-
-/// Formats a secret-bearing value as `<redacted>` (or `""` when empty, which reveals nothing).
-struct Redacted<'a>(&'a str);
-
-impl fmt::Debug for Redacted<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            f.write_str("\"\"")
-        } else {
-            f.write_str("<redacted>")
-        }
-    }
 }
 
 /// An entry as `DockerConfig`'s `Debug` shows it: username and email, secrets redacted.

@@ -244,8 +244,9 @@ impl PartialEq for Credential {
 
 impl Eq for Credential {}
 
-/// Formats a secret as `<redacted>` (or `""` when empty, which reveals nothing).
-struct Redacted<'a>(&'a str);
+/// Formats a secret as `<redacted>` (or `""` when empty, which reveals nothing): the one `Debug`
+/// of a secret value in the crate (keyring credentials, parsed docker configs).
+pub(crate) struct Redacted<'a>(pub(crate) &'a str);
 
 impl fmt::Debug for Redacted<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -147,14 +147,13 @@ def read_source(path: str, warnings: list[str], what: str | None = None) -> byte
     return data
 
 
-def _secret_dir_files(directory: str) -> list[tuple[str, bytes]] | None:
+def _secret_dir_files(directory: str, warnings: list[str]) -> list[tuple[str, bytes]] | None:
+    """The secret keys of a mounted secret volume; ``None`` when the directory is not one."""
     files = []
     for key in SECRET_KEYS:
-        try:
-            with open(os.path.join(directory, key), "rb") as f:
-                files.append((key, f.read(MAX_SOURCE_BYTES)))
-        except OSError:
-            continue
+        data = read_source(os.path.join(directory, key), warnings)
+        if data is not None:
+            files.append((key, data))
     return files or None
 
 
@@ -162,7 +161,7 @@ def _secret_dir_sources(directory: str, warnings: list[str], watched: list[str])
     """A directory of manifest files and/or mounted secret volumes (sorted by name, as the kubelet
     sorts config directories); a directory that is itself a mounted secret counts as one."""
     out: list[Source] = []
-    own = _secret_dir_files(directory)
+    own = _secret_dir_files(directory, warnings)
     if own is not None:
         watched.extend(os.path.join(directory, key) for key, _ in own)
         return [(directory, "secret-dir", own, False)]
@@ -179,7 +178,7 @@ def _secret_dir_sources(directory: str, warnings: list[str], watched: list[str])
             continue
         path = os.path.join(directory, name)
         if os.path.isdir(path):
-            files = _secret_dir_files(path)
+            files = _secret_dir_files(path, warnings)
             if files is not None:
                 watched.extend(os.path.join(path, key) for key, _ in files)
                 out.append((path, "secret-dir", files, False))

@@ -208,12 +208,6 @@ def cmd_version(_args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from pullkey.grpc_server import main as serve_main
-
-    return serve_main(args.rest)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pullkey",
@@ -254,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="the gRPC service (pullkey serve --help)", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(func=cmd_serve)
+    # Listed for --help only: main() hands `serve` and its flags to the gRPC server before argparse runs.
 
     p = sub.add_parser("version", help="print the version")
     p.set_defaults(func=cmd_version)
