@@ -27,7 +27,7 @@ pub struct AuthEntry {
 /// A credential in a keyring: the entry, its normalised key, the key as written, and where it came from.
 ///
 /// Stored compactly (one keyring holds up to ~100,000 of them within the daemon's memory budget,
-/// ARCHITECTURE.md): the credentials added together by `BasicKeyring::add_all` share one text
+/// docs/architecture.md): the credentials added together by `BasicKeyring::add_all` share one text
 /// allocation holding their source once, then for each its key, its raw key (only when it differs
 /// from the key), username and password; email and tokens, rarely set, live behind one optional box.
 /// `Debug` redacts the secrets; equality compares the fields, not the layout.
@@ -234,7 +234,7 @@ impl fmt::Debug for Credential {
 
 /// A registry key as it may be shown to users (messages, `Debug`, logs): a key written as a URL with
 /// credentials (`https://user:secret@host/`) has its userinfo replaced by `<redacted>`; other keys
-/// are returned unchanged. (House rule: never print a secret; kubelet.md §c.1 keys are URLs.)
+/// are returned unchanged. (Never print a secret, docs/architecture.md; docs/kubelet.md §c.1: keys are URLs.)
 pub fn redact_userinfo(key: &str) -> Cow<'_, str> {
     let start = key.find("://").map_or(0, |p| p + 3);
     let rest = key.get(start..).unwrap_or_default();

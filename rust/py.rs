@@ -163,8 +163,8 @@ pub struct PyCredential {
     source: String,
 }
 
-impl From<&keyring::Credential> for PyCredential {
-    fn from(c: &keyring::Credential) -> Self {
+impl From<&credential::Credential> for PyCredential {
+    fn from(c: &credential::Credential) -> Self {
         Self {
             key: c.key().to_owned(),
             raw_key: credential::redact_userinfo(c.raw_key()).into_owned(),

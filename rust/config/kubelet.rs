@@ -1,5 +1,5 @@
 //! The kubelet's `CredentialProviderConfig`: reading and validating it as the kubelet does
-//! (kubelet.md §f), and rendering one for pullkey.
+//! (docs/kubelet.md §f), and rendering one for pullkey.
 
 use super::document::{decode_typed, document_kind, load_document};
 use crate::exec::ApiVersion;
@@ -545,7 +545,7 @@ pub(super) fn validate_kubelet_config_with(
 }
 
 /// Reads and validates a kubelet `CredentialProviderConfig` exactly as the kubelet would at start
-/// (spec/kubelet.md §f): `files` are (name, contents), already in the kubelet's order (a
+/// (docs/kubelet.md §f): `files` are (name, contents), already in the kubelet's order (a
 /// directory's `.json`/`.yaml`/`.yml` entries sorted by full path; the caller lists them).
 ///
 /// Each file: JSON or YAML, strict (`kind: CredentialProviderConfig`, `apiVersion:
@@ -583,7 +583,7 @@ fn push_yaml_string(out: &mut String, s: &str) {
 }
 
 /// Renders a `kubelet.config.k8s.io/v1` `CredentialProviderConfig` (YAML) with one provider
-/// `name` speaking `credentialprovider.kubelet.k8s.io/v1` (spec/kubelet.md §f.2), for the
+/// `name` speaking `credentialprovider.kubelet.k8s.io/v1` (docs/kubelet.md §f.2), for the
 /// kubelet's `--image-credential-provider-config`. Every string is double-quoted; `args` and
 /// `env` are omitted when empty. The output passes [`validate_kubelet_config`] whenever the
 /// inputs do (a valid name, at least one match image).

@@ -1,7 +1,7 @@
 //! pullkey's own `ProviderConfig` and the kubelet's `CredentialProviderConfig`.
 //!
-//! Spec: ../shared/spec/kubelet.md §f (kubelet config reading, schema, validation) and the
-//! `ProviderConfig` schema in HELPERS.md / ARCHITECTURE.md.
+//! Spec: docs/kubelet.md §f (kubelet config reading, schema, validation) and the
+//! `ProviderConfig` schema in docs/provider-config.md.
 //!
 //! Both are read the same way: JSON when the first non-blank byte is `{` (as apimachinery's
 //! `yaml.IsJSONBuffer` decides), YAML otherwise; one document; a key repeated in a mapping is an

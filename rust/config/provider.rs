@@ -15,7 +15,7 @@ pub const PROVIDER_CONFIG_KIND: &str = "ProviderConfig";
 /// Default `cache.duration`: 5 minutes.
 pub const DEFAULT_CACHE_DURATION_SECS: u64 = 300;
 
-/// How the kubelet docker-config search paths are combined (spec/kubelet.md §b.2).
+/// How the kubelet docker-config search paths are combined (docs/kubelet.md §b.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SearchPolicy {
     /// `merge` (default): every readable file, in search order.
@@ -159,7 +159,7 @@ fn check_type_meta(object: &Map<String, Value>, field: &str, expected: &str) -> 
     }
 }
 
-/// Parses pullkey's `ProviderConfig` (JSON or YAML, strict; schema in HELPERS.md) from `data`;
+/// Parses pullkey's `ProviderConfig` (JSON or YAML, strict; schema in docs/provider-config.md) from `data`;
 /// `name` (a path, never contents) is carried in errors.
 ///
 /// Unknown fields and bad values are errors naming their path, e.g. `sources[2].paht: unknown

@@ -1,3 +1,5 @@
+// Section numbers (§) refer to docs/kubelet.md.
+
 use super::kubelet::{label_key_errors, validate_kubelet_config_with, DNS1123_SUBDOMAIN_MSG, LABEL_KEY_NAME_MSG};
 use super::*;
 use crate::keyring::CachePolicy;
@@ -313,7 +315,8 @@ proptest::proptest! {
 
 // ---- kubelet CredentialProviderConfig ----
 
-/// Stand-in for `url::parse("https://" + entry)` while `crate::url` is a stub: rejects `%zz`.
+/// A `matchImages` checker that rejects only `%zz`, so these tests pin the validation rules apart
+/// from `url.Parse` (the real checker, [`crate::go::url::parse`], is exercised further down).
 fn fake_url_check(entry: &str) -> Result<(), String> {
     if entry.contains("%zz") {
         Err(format!("parse \"https://{entry}\": invalid URL escape \"%zz\""))
@@ -829,7 +832,7 @@ fn label_key_rules() {
     }
 }
 
-// ---- needs crate::url (merge with the keyring helper's url.rs before running) ----
+// ---- with the real `url.Parse` check of `matchImages` ----
 
 #[test]
 fn needs_url_valid_config_passes_real_validation() {

@@ -333,7 +333,7 @@ impl<'de> Visitor<'de> for EntrySeed<'_, '_> {
         let mut auth = String::new();
         while let Some(member) = access.next_key_seed(KeySeed)? {
             // kubelet config.go dockerConfigEntryWithAuth: username, password, email, auth.
-            // identitytoken/registrytoken are NOT read by the kubelet (kubelet.md §b.1); we carry them
+            // identitytoken/registrytoken are NOT read by the kubelet (docs/kubelet.md §b.1); we carry them
             // for the gRPC API, leniently (a non-string is ignored, as the kubelet ignores the member).
             let strict = |field: &'static str| StrictStr {
                 rec,

@@ -1,6 +1,6 @@
 //! Docker `config.json` / legacy `.dockercfg` files and Kubernetes pull-secret manifests.
-//! Spec: ../shared/spec/kubelet.md §b.1 (formats, `auth` decoding), §d (pull secrets);
-//! ../shared/spec/peers.md §3.1 (`credsStore`, `credHelpers`, `HttpHeaders`).
+//! Spec: docs/kubelet.md §b.1 (formats, `auth` decoding), §d (pull secrets);
+//! docs/ecosystem.md §3.1 (`credsStore`, `credHelpers`, `HttpHeaders`).
 //!
 //! The kubelet reads these files with Go `encoding/json`; this module reproduces what that decoder
 //! accepts and rejects, not what a strict JSON-schema reading would:
@@ -39,16 +39,16 @@ use std::fmt;
 
 pub use secret::{parse_secret_dir, parse_secret_manifests, PullSecret};
 
-/// The Secret type whose `.dockerconfigjson` key holds a `config.json` (kubelet.md §d).
+/// The Secret type whose `.dockerconfigjson` key holds a `config.json` (docs/kubelet.md §d).
 pub const SECRET_TYPE_DOCKER_CONFIG_JSON: &str = "kubernetes.io/dockerconfigjson";
-/// The Secret type whose `.dockercfg` key holds a legacy `.dockercfg` (kubelet.md §d).
+/// The Secret type whose `.dockercfg` key holds a legacy `.dockercfg` (docs/kubelet.md §d).
 pub const SECRET_TYPE_DOCKERCFG: &str = "kubernetes.io/dockercfg";
 /// The data key (and mounted file name) of a `kubernetes.io/dockerconfigjson` Secret.
 pub const DOCKER_CONFIG_JSON_KEY: &str = ".dockerconfigjson";
 /// The data key (and mounted file name) of a `kubernetes.io/dockercfg` Secret.
 pub const DOCKERCFG_KEY: &str = ".dockercfg";
 
-/// The two docker config file formats the kubelet reads (kubelet.md §b.1).
+/// The two docker config file formats the kubelet reads (docs/kubelet.md §b.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConfigFormat {
     /// `{"auths": {...}, "HttpHeaders": ..., "credsStore": ..., "credHelpers": ...}`
@@ -57,9 +57,9 @@ pub enum ConfigFormat {
     DockerCfg,
 }
 
-/// A parsed docker config, entries in file order (kubelet.md §b.1).
+/// A parsed docker config, entries in file order (docs/kubelet.md §b.1).
 ///
-/// `entries` holds `(raw registry key, entry)`; keys are not normalised here (kubelet.md §c.1 does that
+/// `entries` holds `(raw registry key, entry)`; keys are not normalised here (docs/kubelet.md §c.1 does that
 /// when the keyring adds them). `http_headers`, `creds_store` and `cred_helpers` are recorded for
 /// `explain` and the gRPC API only: the kubelet parses `HttpHeaders` and ignores it, and ignores
 /// `credsStore`/`credHelpers` entirely (no credential-helper support).
@@ -158,7 +158,7 @@ impl fmt::Display for DockerConfigError {
 }
 impl std::error::Error for DockerConfigError {}
 
-/// Decode a docker config entry's `auth` value into `(username, password)` (kubelet.md §b.1).
+/// Decode a docker config entry's `auth` value into `(username, password)` (docs/kubelet.md §b.1).
 ///
 /// kubelet config.go `decodeDockerConfigFieldAuth`: if `strings.TrimSpace(auth)` ends with `=` the
 /// value is decoded as padded standard base64, else as unpadded standard base64 (Go skips `\r`/`\n`
@@ -207,7 +207,7 @@ fn parse_checked(text: &str, format: ConfigFormat) -> Result<DockerConfig, Docke
     }
 }
 
-/// Parse one docker config file's bytes in the given format (kubelet.md §b.1).
+/// Parse one docker config file's bytes in the given format (docs/kubelet.md §b.1).
 ///
 /// Go `encoding/json` semantics throughout (see the module docs): the whole text is checked first
 /// (a syntax error anywhere is reported as such), then decoded; `auth` decoding per

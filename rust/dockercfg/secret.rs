@@ -1,5 +1,5 @@
 //! Kubernetes pull secrets: Secret/List manifests (JSON or YAML) and mounted secret volumes
-//! (kubelet.md §d).
+//! (docs/kubelet.md §d).
 
 use super::{parse_docker_config, ConfigFormat, DockerConfig, DockerConfigError};
 use super::{DOCKERCFG_KEY, DOCKER_CONFIG_JSON_KEY, SECRET_TYPE_DOCKERCFG, SECRET_TYPE_DOCKER_CONFIG_JSON};
@@ -20,7 +20,7 @@ pub struct PullSecret {
 }
 
 /// Kubernetes Secret manifests (JSON or YAML; one Secret, a `List` of them, or several YAML documents),
-/// read as the kubelet's `MakeDockerKeyring` reads Secrets (kubelet.md §d).
+/// read as the kubelet's `MakeDockerKeyring` reads Secrets (docs/kubelet.md §d).
 ///
 /// - Format: JSON when the first non-whitespace byte is `{` or `[` (several concatenated JSON values
 ///   are accepted), else YAML (several `---` documents). Empty documents and `null` are skipped; a
@@ -235,7 +235,7 @@ fn secret_value(obj: &Map<String, Value>, key: &str, who: &str) -> Result<Vec<u8
 
 /// A mounted secret directory's files: (file name, contents). Recognises `.dockerconfigjson` / `.dockercfg`.
 ///
-/// Follows the Secret rules of kubelet.md §d: a non-empty `.dockerconfigjson` is read as `config.json`,
+/// Follows the Secret rules of docs/kubelet.md §d: a non-empty `.dockerconfigjson` is read as `config.json`,
 /// else a non-empty `.dockercfg` as legacy; `Ok(None)` when neither is there (or both are empty). File
 /// names may be given with a directory part; only the last `/` component is compared. Errors are
 /// prefixed with the file name.

@@ -1,7 +1,7 @@
 //! The kubelet exec credential-provider wire format: `CredentialProviderRequest` in,
-//! `CredentialProviderResponse` out, plus Go `time.Duration` strings.
+//! `CredentialProviderResponse` out (Go `time.Duration` strings are in [`crate::go::duration`]).
 //!
-//! Spec: ../shared/spec/kubelet.md §e.3 (process execution, strict response decoding), §e.4 (wire
+//! Spec: docs/kubelet.md §e.3 (process execution, strict response decoding), §e.4 (wire
 //! types, group `credentialprovider.kubelet.k8s.io`, versions v1alpha1, v1beta1, v1).
 //!
 //! Decoding decisions (the kubelet is the only sender, so these only matter for hand-made input):

@@ -1,4 +1,4 @@
-//! Decoding a `CredentialProviderRequest` (kubelet.md §e.4).
+//! Decoding a `CredentialProviderRequest` (docs/kubelet.md §e.4).
 
 use super::{ApiVersion, MAX_REQUEST_BYTES};
 use crate::go::json::parse_strict_json;

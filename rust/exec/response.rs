@@ -1,4 +1,4 @@
-//! Encoding a `CredentialProviderResponse` (kubelet.md §e.3, §e.4).
+//! Encoding a `CredentialProviderResponse` (docs/kubelet.md §e.3, §e.4).
 
 use super::ApiVersion;
 use crate::credential::AuthEntry;
@@ -45,7 +45,8 @@ fn push_json_string(out: &mut String, s: &str) {
 /// `auth` keys are written sorted (byte order); when a key is passed twice the first entry wins.
 ///
 /// ```
-/// use _core::keyring::{AuthEntry, CacheKeyType};
+/// use _core::credential::AuthEntry;
+/// use _core::keyring::CacheKeyType;
 /// use _core::exec::{encode_response, ApiVersion};
 /// let entry = AuthEntry { username: "u".into(), password: "p".into(), ..Default::default() };
 /// let out = encode_response(ApiVersion::V1, CacheKeyType::Registry, 300, &[("r.io".into(), &entry)]);

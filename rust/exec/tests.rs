@@ -1,3 +1,5 @@
+// Section numbers (§) refer to docs/kubelet.md.
+
 use super::*;
 use crate::credential::AuthEntry;
 use crate::go::duration::{parse_go_duration, MAX_GO_DURATION_SECS};

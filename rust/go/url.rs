@@ -1,5 +1,5 @@
 //! The subset of Go's `net/url.Parse` the kubelet applies to registry keys and patterns.
-//! Spec: ../shared/spec/kubelet.md §c.1, §c.2. Owner: keyring helper.
+//! Spec: docs/kubelet.md §c.1, §c.2.
 //!
 //! Behaviour followed (Go `net/url/url.go`, `net/net.go`):
 //! - `#fragment` is cut first (its `%` escapes must still be valid); control bytes (< 0x20, 0x7f) in
@@ -15,8 +15,8 @@
 //! - The path is percent-decoded; a bad escape is an error.
 //!
 //! NOTE: Go 1.26 added a stricter colon rule behind `GODEBUG=urlstrictcolons` (first colon starts the
-//! port). Kubernetes pins older GODEBUG defaults through its `go.mod`, and the brief asks for the
-//! last-colon rule, so this module keeps `validOptionalPort` on the text after the LAST colon.
+//! port). Kubernetes pins older GODEBUG defaults through its `go.mod`, so the kubelet keeps the
+//! last-colon rule, and so does this module: `validOptionalPort` on the text after the LAST colon.
 //!
 //! NOTE: decoded bytes that are not UTF-8 (e.g. `%FF`) are replaced with U+FFFD; such keys cannot
 //! match a valid image reference either way.
@@ -59,7 +59,7 @@ pub(crate) struct UrlRef<'a> {
     pub(crate) path: Cow<'a, str>,
 }
 
-/// Go `url.Parse(raw)` (kubelet.md §c.1 step 2).
+/// Go `url.Parse(raw)` (docs/kubelet.md §c.1 step 2).
 ///
 /// ```
 /// use _core::go::url::parse;

@@ -1,5 +1,5 @@
 //! The kubelet's registry pattern matching, `URLsMatchStr`, with the reason of a mismatch.
-//! Spec: ../shared/spec/kubelet.md §c.2. Owner: keyring helper.
+//! Spec: docs/kubelet.md §c.2.
 //!
 //! kubelet `pkg/credentialprovider/keyring.go`: `URLsMatchStr(glob, target)` parses both as
 //! schemeless URLs, splits the hosts with `net.SplitHostPort` (whole host and empty port on error),
@@ -136,7 +136,7 @@ pub(crate) fn match_labels(pattern_host: &str, target_host: &str) -> Result<(), 
     Ok(())
 }
 
-/// `URLsMatchStr(pattern, target)` with the reason of a mismatch (kubelet.md §c.2).
+/// `URLsMatchStr(pattern, target)` with the reason of a mismatch (docs/kubelet.md §c.2).
 ///
 /// ```
 /// use _core::hostglob::explain_match;
@@ -156,7 +156,7 @@ pub fn explain_match(pattern: &str, target: &str) -> Result<(), Mismatch> {
     match_parts(&HostParts::new(&p.host, &p.path), &HostParts::new(&t.host, &t.path))
 }
 
-/// `URLsMatchStr(pattern, target)` (kubelet.md §c.2): whether a `matchImages` entry or keyring key
+/// `URLsMatchStr(pattern, target)` (docs/kubelet.md §c.2): whether a `matchImages` entry or keyring key
 /// applies to an image.
 ///
 /// ```

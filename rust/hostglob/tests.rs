@@ -1,3 +1,5 @@
+// Section numbers (§) refer to docs/kubelet.md.
+
 use super::*;
 
 fn m(p: &str, t: &str) -> bool {

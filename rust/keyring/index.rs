@@ -1,7 +1,6 @@
-//! One `BasicDockerKeyring` (kubelet.md §c.1, §c.3), indexed as the module docs describe.
+//! One `BasicDockerKeyring` (docs/kubelet.md §c.1, §c.3), indexed as the module docs describe.
 
-use super::union::Explanation;
-use super::{is_default_registry_match, normalize_key, Rejection, DEFAULT_REGISTRY_KEY};
+use super::{is_default_registry_match, normalize_key, Explanation, Rejection, DEFAULT_REGISTRY_KEY};
 use crate::credential::{AuthEntry, Credential, Extra, Layout};
 use crate::go::url::parse_schemeless_ref;
 use crate::hostglob::{explain_match, match_labels, urls_match_str, HostParts};
@@ -502,7 +501,8 @@ impl BasicKeyring {
     /// `Lookup(image)` (§c.3, with the `index.docker.io` fallback of §c.4), in kubelet order.
     ///
     /// ```
-    /// use _core::keyring::{AuthEntry, BasicKeyring};
+    /// use _core::credential::AuthEntry;
+    /// use _core::keyring::BasicKeyring;
     /// let mut k = BasicKeyring::new();
     /// let auth = |u: &str| AuthEntry { username: u.into(), ..AuthEntry::default() };
     /// k.add("bar.example.com", auth("ada"), "a.json");

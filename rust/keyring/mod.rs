@@ -1,6 +1,10 @@
 //! The kubelet's `BasicDockerKeyring` and `UnionDockerKeyring`, indexed, plus the `auth` map of an
 //! exec-plugin response that survives the kubelet's response cache.
-//! Spec: ../shared/spec/kubelet.md §c, §d, §e.2 (7-9), §e.5. Owner: keyring helper.
+//! Spec: docs/kubelet.md §c, §d, §e.2 (7-9), §e.5.
+//!
+//! `index.rs` holds one indexed `BasicDockerKeyring` ([`BasicKeyring`]); `union.rs` the
+//! `UnionDockerKeyring` ([`Keyring`]) and the response map ([`Keyring::response_auth`]); this file
+//! the key normalisation and the types both use.
 //!
 //! # Index
 //!
@@ -31,21 +35,21 @@
 //!
 //! # Memory
 //!
-//! The daemon's budget (ARCHITECTURE.md: 64 MiB RSS with 100,000 entries) leaves the keyring about
+//! The daemon's budget (docs/architecture.md: 64 MiB RSS with 100,000 entries) leaves the keyring about
 //! 250 bytes per credential, index included. A credential is 48 bytes plus its text: `add_all` puts
 //! the text of all the entries of one source (the source name once, then per entry key, raw key only
 //! when it differs, username, password) in one shared allocation, so a large file costs no small
 //! allocation per entry; email and tokens, rarely set, are boxed apart. A key is 52 bytes (spans,
 //! chain links, first/last credential), and each index map about 9-13 bytes per entry. Call
-//! `shrink_to_fit` once a build is done (`resolve::build_keyring` does).
+//! `shrink_to_fit` once a build is done (`operations::build_keyring` does).
 
 mod index;
 mod union;
 
-pub use crate::credential::{AuthEntry, Credential};
 pub use index::BasicKeyring;
-pub use union::{CacheKeyType, CachePolicy, Explanation, Keyring, ResponseAuth};
+pub use union::{CacheKeyType, CachePolicy, Keyring, ResponseAuth};
 
+use crate::credential::Credential;
 use crate::go::url::parse_ref;
 use std::borrow::Cow;
 
@@ -63,6 +67,18 @@ pub struct Rejection {
     pub source: String,
     /// The `Mismatch` Display, e.g. `port "5000" != ""`.
     pub reason: String,
+}
+
+/// The result of `explain`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation<'a> {
+    /// The credentials `lookup` returns, in kubelet order.
+    pub credentials: Vec<&'a Credential>,
+    /// Parallel to `credentials`: `true` when the credential came from the `index.docker.io`
+    /// default-registry fallback (§c.3 step 3) rather than from its key matching the image.
+    pub fallback: Vec<bool>,
+    /// Every credential whose key did not match, with the reason (groups in order, keys descending).
+    pub rejected: Vec<Rejection>,
 }
 
 /// Kubelet key normalisation (§c.1): `None` when the kubelet would log "invalid, ignoring".

@@ -1,4 +1,5 @@
 use super::*;
+use crate::credential::AuthEntry;
 use std::time::Instant;
 
 fn keyring(n: usize) -> Keyring {

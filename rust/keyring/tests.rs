@@ -1,6 +1,9 @@
+// Section numbers (§) refer to docs/kubelet.md.
+
 use super::index::{Chain, KeyEntry, Lens, Parts};
 use super::union::response_key;
 use super::*;
+use crate::credential::AuthEntry;
 use crate::go::url::parse_schemeless_ref;
 use crate::hostglob::urls_match_str;
 use proptest::prelude::*;

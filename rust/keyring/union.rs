@@ -1,8 +1,8 @@
-//! The `UnionDockerKeyring` of the basic keyrings (kubelet.md §d), its explanations, and the `auth`
-//! map of an exec response that survives the kubelet's response cache (kubelet.md §e.2 steps 7-9).
+//! The `UnionDockerKeyring` of the basic keyrings (docs/kubelet.md §d), its explanations, and the `auth`
+//! map of an exec response that survives the kubelet's response cache (docs/kubelet.md §e.2 steps 7-9).
 
 use super::index::{BasicKeyring, Parts};
-use super::{is_default_registry_match, normalize_key, Rejection, DEFAULT_REGISTRY_KEY};
+use super::{is_default_registry_match, normalize_key, Explanation, DEFAULT_REGISTRY_KEY};
 use crate::credential::{AuthEntry, Credential};
 use crate::go::url::{escape_host, escape_path, parse_schemeless_ref};
 use crate::hostglob::{explain_match, HostParts};
@@ -40,18 +40,6 @@ pub struct ResponseAuth {
     pub cache_key_type: CacheKeyType,
     /// (raw key for the `auth` map, credential): send only its username and password.
     pub entries: Vec<(String, AuthEntry)>,
-}
-
-/// The result of `explain`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Explanation<'a> {
-    /// The credentials `lookup` returns, in kubelet order.
-    pub credentials: Vec<&'a Credential>,
-    /// Parallel to `credentials`: `true` when the credential came from the `index.docker.io`
-    /// default-registry fallback (§c.3 step 3) rather than from its key matching the image.
-    pub fallback: Vec<bool>,
-    /// Every credential whose key did not match, with the reason (groups in order, keys descending).
-    pub rejected: Vec<Rejection>,
 }
 
 /// A `UnionDockerKeyring` of basic keyrings (pull secrets first, then node files), §d.

@@ -83,7 +83,7 @@ fn add_all(group: &mut BasicKeyring, name: &str, config: DockerConfig, warnings:
     }
 }
 
-/// Builds the merged keyring: one group for every pull secret (they share one keyring, §d), then
+/// Builds the merged keyring: one group for every pull secret (they share one keyring, docs/kubelet.md §d), then
 /// one group for node files (search paths and extra docker configs, in the order given).
 ///
 /// A source that does not parse is skipped with a warning naming it, or is an error when `strict`.

@@ -6,7 +6,7 @@ use crate::keyring::{CachePolicy, Keyring};
 use crate::reference;
 use crate::CoreError;
 
-/// Normalises `image` as the kubelet does before a lookup (spec/kubelet.md §a): the repository of
+/// Normalises `image` as the kubelet does before a lookup (docs/kubelet.md §a): the repository of
 /// `ParseNormalizedNamed`, without tag or digest.
 pub fn repository_of(image: &str) -> Result<String, CoreError> {
     Ok(reference::parse_normalized_named(image)?.name())

@@ -1,5 +1,7 @@
-//! Composition of the core pieces into what the transports need: building the merged keyring from
-//! source contents, looking an image up, and answering a kubelet exec request.
+//! The operations the bindings call, composed from the core pieces: building the merged keyring
+//! from source contents ([`build`](build_keyring)), looking an image up and answering a kubelet exec
+//! request ([`lookup_image`], [`exec_respond`]), and describing a reference ([`describe_reference`]).
+//! Every operation returns [`CoreError`], the one error the bindings map.
 //!
 //! Pure like the rest of the core: the caller (Python) finds and reads the files and passes their
 //! bytes in; this module never touches the file system.

@@ -3,7 +3,7 @@ use super::*;
 #[test]
 fn describe_reference_forms() {
     let digest = format!("sha256:{}", "ab".repeat(32));
-    // spec/reference.md §3. `D` stands for the digest, `-` for none, `raw` for normalize=false.
+    // docs/reference.md §3. `D` stands for the digest, `-` for none, `raw` for normalize=false.
     // input | mode | domain | path | tag | digest | repository | normalized | familiar | pull policy
     let rows = "
             nginx | norm | docker.io | library/nginx | - | - | docker.io/library/nginx | docker.io/library/nginx:latest | nginx | Always

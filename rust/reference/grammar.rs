@@ -1,4 +1,4 @@
-//! The reference grammar (spec §1) as single left-to-right scans over bytes, and the raw `Parse`.
+//! The reference grammar (docs/reference.md §1) as single left-to-right scans over bytes, and the raw `Parse`.
 
 use super::{Reference, ReferenceError, ReferenceErrorKind, REPOSITORY_NAME_MAX_LEN, TAG_MAX_LEN};
 
@@ -189,7 +189,7 @@ fn is_reference_digest(d: &[u8]) -> bool {
             .all(component_ok)
 }
 
-/// go-digest v1.0.0 `Digest.Validate` (spec §5), with sha256, sha384 and sha512 available (what a
+/// go-digest v1.0.0 `Digest.Validate` (docs/reference.md §5), with sha256, sha384 and sha512 available (what a
 /// real binary that links TLS registers). Returns the go-digest error class.
 pub(super) fn validate_digest(d: &str) -> Result<(), ReferenceErrorKind> {
     // `i := strings.Index(s, ":"); if i <= 0 || i+1 == len(s)` → ErrDigestInvalidFormat.
@@ -308,7 +308,7 @@ pub(super) fn has_upper_unicode(s: &str) -> bool {
     })
 }
 
-/// Raw `Parse` (reference.go, spec §2): no normalisation; the domain is whatever the regexp takes
+/// Raw `Parse` (reference.go, docs/reference.md §2): no normalisation; the domain is whatever the regexp takes
 /// (`foo/bar` → domain `foo`), possibly empty.
 ///
 /// Errors: "" → `NameEmpty`; no match → `NameContainsUppercase` if lowercasing the whole input

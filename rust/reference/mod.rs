@@ -1,6 +1,6 @@
 //! Image references: grammar and normalisation of `github.com/distribution/reference` v0.6.
 //!
-//! Spec: `shared/spec/reference.md` (§1 grammar, §2 `Parse`, §3 normalisation, §4 errors, §5 go-digest).
+//! Spec: `docs/reference.md` (§1 grammar, §2 `Parse`, §3 normalisation, §4 errors, §5 go-digest).
 //!
 //! The Go package matches one anchored RE2 regexp (leftmost-first) and then re-splits the name with a
 //! second one. This module is a hand-written equivalent: every function below scans its input once
@@ -9,26 +9,25 @@
 //! included. All character classes are ASCII, and a match always covers the whole input (Go's `$`
 //! is end of text, so `"foo\n"` is rejected).
 
-mod error;
 mod grammar;
 mod normalize;
 mod view;
 
-pub use error::{ReferenceError, ReferenceErrorKind};
 pub use grammar::{is_identifier, parse};
 pub use normalize::{parse_docker_ref, parse_named, parse_normalized_named};
 pub use view::{default_pull_policy, ReferenceView};
 
 use grammar::Spans;
+use normalize::normalized_remote;
 use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
-/// `RepositoryNameTotalLengthMax`: the limit on the *path* (domain excluded since v0.6.0, spec §2.4).
+/// `RepositoryNameTotalLengthMax`: the limit on the *path* (domain excluded since v0.6.0, docs/reference.md §2.4).
 pub const REPOSITORY_NAME_MAX_LEN: usize = 255;
-/// The longest tag the grammar accepts (`[\w][\w.-]{0,127}`, spec §1).
+/// The longest tag the grammar accepts (`[\w][\w.-]{0,127}`, docs/reference.md §1).
 pub const TAG_MAX_LEN: usize = 128;
-/// `defaultDomain` of normalize.go: Docker Hub's namespace (not a host, spec §3).
+/// `defaultDomain` of normalize.go: Docker Hub's namespace (not a host, docs/reference.md §3).
 pub const DEFAULT_DOMAIN: &str = "docker.io";
 /// `legacyDefaultDomain` of normalize.go, folded into [`DEFAULT_DOMAIN`] by normalisation.
 pub const LEGACY_DEFAULT_DOMAIN: &str = "index.docker.io";
@@ -37,14 +36,161 @@ pub const OFFICIAL_REPO_PREFIX: &str = "library/";
 /// `defaultTag` of normalize.go, added by `ParseDockerRef` / `TagNameOnly`.
 pub const DEFAULT_TAG: &str = "latest";
 
-/// A parsed image reference: `[domain "/"] path [":" tag] ["@" digest]` (spec §1).
+/// Error classes of docs/reference.md §4, each with a stable machine-readable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReferenceErrorKind {
+    /// `ErrReferenceInvalidFormat`
+    InvalidFormat,
+    /// `ErrTagInvalidFormat` (`WithTag` only)
+    TagInvalidFormat,
+    /// `ErrDigestInvalidFormat` of the reference package (`WithDigest` only)
+    ReferenceDigestInvalidFormat,
+    /// `ErrNameContainsUppercase`
+    NameContainsUppercase,
+    /// `ErrNameEmpty`
+    NameEmpty,
+    /// `ErrNameTooLong`
+    NameTooLong,
+    /// `ErrNameNotCanonical`
+    NameNotCanonical,
+    /// go-digest `ErrDigestInvalidFormat`
+    DigestInvalidFormat,
+    /// go-digest `ErrDigestInvalidLength`
+    DigestInvalidLength,
+    /// go-digest `ErrDigestUnsupported`
+    DigestUnsupported,
+    /// `ParseNormalizedNamed`: "repository name (X) must be lowercase"
+    NormalizedNameNotLowercase,
+    /// `ParseNormalizedNamed`: "cannot specify 64-byte hexadecimal strings"
+    NormalizedNameIsIdentifier,
+}
+
+impl ReferenceErrorKind {
+    /// Every kind, in the order of docs/reference.md §4 (for bindings and exhaustive tests).
+    pub const ALL: [ReferenceErrorKind; 12] = [
+        Self::InvalidFormat,
+        Self::TagInvalidFormat,
+        Self::ReferenceDigestInvalidFormat,
+        Self::NameContainsUppercase,
+        Self::NameEmpty,
+        Self::NameTooLong,
+        Self::NameNotCanonical,
+        Self::DigestInvalidFormat,
+        Self::DigestInvalidLength,
+        Self::DigestUnsupported,
+        Self::NormalizedNameNotLowercase,
+        Self::NormalizedNameIsIdentifier,
+    ];
+
+    /// Stable `snake_case` code, e.g. `invalid_format`, `name_contains_uppercase`, `digest_invalid_length`.
+    ///
+    /// These strings are API: Python exposes them as `InvalidReference.code`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::InvalidFormat => "invalid_format",
+            Self::TagInvalidFormat => "tag_invalid_format",
+            Self::ReferenceDigestInvalidFormat => "reference_digest_invalid_format",
+            Self::NameContainsUppercase => "name_contains_uppercase",
+            Self::NameEmpty => "name_empty",
+            Self::NameTooLong => "name_too_long",
+            Self::NameNotCanonical => "name_not_canonical",
+            Self::DigestInvalidFormat => "digest_invalid_format",
+            Self::DigestInvalidLength => "digest_invalid_length",
+            Self::DigestUnsupported => "digest_unsupported",
+            Self::NormalizedNameNotLowercase => "normalized_name_not_lowercase",
+            Self::NormalizedNameIsIdentifier => "normalized_name_is_identifier",
+        }
+    }
+
+    /// The Go error text of docs/reference.md §4 for the sentinel errors. The two plain (non-sentinel) errors of
+    /// `ParseNormalizedNamed` embed a name; [`ReferenceError::message`] fills it in, this returns the
+    /// text with a literal `X` in its place.
+    pub fn go_message(self) -> &'static str {
+        match self {
+            Self::InvalidFormat => "invalid reference format",
+            Self::TagInvalidFormat => "invalid tag format",
+            Self::ReferenceDigestInvalidFormat => "invalid digest format",
+            Self::NameContainsUppercase => "repository name must be lowercase",
+            Self::NameEmpty => "repository name must have at least one component",
+            Self::NameTooLong => "repository name must not be more than 255 characters",
+            Self::NameNotCanonical => "repository name must be canonical",
+            Self::DigestInvalidFormat => "invalid checksum digest format",
+            Self::DigestInvalidLength => "invalid checksum digest length",
+            Self::DigestUnsupported => "unsupported digest algorithm",
+            Self::NormalizedNameNotLowercase => "invalid reference format: repository name (X) must be lowercase",
+            Self::NormalizedNameIsIdentifier => {
+                "invalid repository name (X), cannot specify 64-byte hexadecimal strings"
+            }
+        }
+    }
+}
+
+/// A reference that failed to parse: the error class and the input exactly as given.
+///
+/// `Display` is `invalid reference "<input, Rust-escaped>": <Go message of docs/reference.md §4>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferenceError {
+    /// The error class (docs/reference.md §4).
+    pub kind: ReferenceErrorKind,
+    /// The offending input, as given.
+    pub input: String,
+}
+
+impl ReferenceError {
+    fn new(kind: ReferenceErrorKind, input: &str) -> Self {
+        ReferenceError {
+            kind,
+            input: input.to_owned(),
+        }
+    }
+
+    /// The Go error message (docs/reference.md §4), with the name filled in for the two plain errors of
+    /// `ParseNormalizedNamed`. The embedded name is escaped like `str::escape_debug` so that the
+    /// message stays on one line whatever the input holds.
+    pub fn message(&self) -> String {
+        MessageOf(self).to_string()
+    }
+}
+
+/// `Display` of [`ReferenceError::message`], written straight into the formatter (no temporary).
+struct MessageOf<'a>(&'a ReferenceError);
+
+impl fmt::Display for MessageOf<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let input = &self.0.input;
+        match self.0.kind {
+            // normalize.go: fmt.Errorf("invalid repository name (%s), cannot specify 64-byte hexadecimal strings", s)
+            ReferenceErrorKind::NormalizedNameIsIdentifier => write!(
+                f,
+                "invalid repository name ({}), cannot specify 64-byte hexadecimal strings",
+                input.escape_debug()
+            ),
+            // normalize.go: fmt.Errorf("invalid reference format: repository name (%s) must be lowercase", remote)
+            ReferenceErrorKind::NormalizedNameNotLowercase => write!(
+                f,
+                "invalid reference format: repository name ({}) must be lowercase",
+                normalized_remote(input).escape_debug()
+            ),
+            kind => f.write_str(kind.go_message()),
+        }
+    }
+}
+
+impl fmt::Display for ReferenceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid reference {:?}: {}", self.input, MessageOf(self))
+    }
+}
+impl std::error::Error for ReferenceError {}
+
+/// A parsed image reference: `[domain "/"] path [":" tag] ["@" digest]` (docs/reference.md §1).
 ///
 /// Produced by [`parse`] (raw `Parse`: domain may be empty) or [`parse_normalized_named`]
 /// (domain always set, Docker Hub names expanded). `Display` is Go's `String()`.
 ///
 /// NOTE (layout): the reference is stored as its one `String()` text plus the byte offsets of the
 /// delimiters, so the parts are slices of that text and parsing allocates a single string. This
-/// works because `String()` reproduces every valid input of `Parse` exactly (spec §2.7) and
+/// works because `String()` reproduces every valid input of `Parse` exactly (docs/reference.md §2.7) and
 /// `ParseNormalizedNamed` ends with `Parse(domain + "/" + remainder)`: the text parsed is the text
 /// kept. Equality and hashing are on the four parts, as Go compares references.
 #[derive(Clone)]
@@ -92,11 +238,11 @@ impl Reference {
     pub fn tag(&self) -> Option<&str> {
         (self.tag_end > self.path_end).then(|| self.slice(self.path_end + 1, self.tag_end))
     }
-    /// The digest (`algorithm:hex`, validated by go-digest rules, spec §5), if any.
+    /// The digest (`algorithm:hex`, validated by go-digest rules, docs/reference.md §5), if any.
     pub fn digest(&self) -> Option<&str> {
         (self.text.len() > self.tag_end).then(|| self.slice(self.tag_end + 1, self.text.len()))
     }
-    /// Go's `String()` (spec §2.7) without allocating: the same text as `Display`.
+    /// Go's `String()` (docs/reference.md §2.7) without allocating: the same text as `Display`.
     pub fn as_str(&self) -> &str {
         &self.text
     }
@@ -159,12 +305,12 @@ impl Reference {
     pub fn familiar_str(&self) -> &str {
         self.slice(self.familiar_start(), self.text.len())
     }
-    /// `FamiliarName` (spec §3): only for domain `docker.io`, drop the domain, and drop a leading
+    /// `FamiliarName` (docs/reference.md §3): only for domain `docker.io`, drop the domain, and drop a leading
     /// `library/` when what remains has no further `/`. Anything else is the plain [`Reference::name`].
     pub fn familiar_name(&self) -> String {
         self.slice(self.familiar_start(), self.path_end).to_owned()
     }
-    /// Where `FamiliarName` starts in the text (spec §3).
+    /// Where `FamiliarName` starts in the text (docs/reference.md §3).
     fn familiar_start(&self) -> usize {
         if self.domain() != DEFAULT_DOMAIN {
             return 0;
@@ -212,7 +358,7 @@ impl fmt::Debug for Reference {
     }
 }
 
-/// Go's `String()`: `name[:tag][@digest]`, reproducing every valid raw input exactly (spec §2.7).
+/// Go's `String()`: `name[:tag][@digest]`, reproducing every valid raw input exactly (docs/reference.md §2.7).
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)

@@ -1,4 +1,4 @@
-//! Docker Hub normalisation: `ParseNormalizedNamed`, `ParseDockerRef`, `ParseNamed` (spec §3).
+//! Docker Hub normalisation: `ParseNormalizedNamed`, `ParseDockerRef`, `ParseNamed` (docs/reference.md §3).
 
 use super::grammar::is_identifier;
 use super::grammar::{has_upper_unicode, parse_spans, split_before, split_once_byte};
@@ -6,7 +6,7 @@ use super::{
     Reference, ReferenceError, ReferenceErrorKind, DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN, OFFICIAL_REPO_PREFIX,
 };
 
-/// `splitDockerDomain` of normalize.go (spec §3 step 2), case-sensitive, without allocating:
+/// `splitDockerDomain` of normalize.go (docs/reference.md §3 step 2), case-sensitive, without allocating:
 /// (domain, prefix, rest) where the normalised remainder is `prefix + rest` and `prefix` is either
 /// "" or [`OFFICIAL_REPO_PREFIX`].
 fn split_docker_domain(s: &str) -> (&str, &'static str, &str) {
@@ -71,7 +71,7 @@ pub(super) fn normalized_remote(s: &str) -> String {
     format!("{prefix}{}", before_colon(rest))
 }
 
-/// `ParseNormalizedNamed` (normalize.go, spec §3): turn a familiar Docker name into a fully
+/// `ParseNormalizedNamed` (normalize.go, docs/reference.md §3): turn a familiar Docker name into a fully
 /// qualified one, then validate it with [`parse`].
 ///
 /// Steps: a bare 64-hex identifier is refused; `splitDockerDomain` picks the domain (`localhost`,
@@ -131,7 +131,7 @@ pub fn parse_normalized_named(s: &str) -> Result<Reference, ReferenceError> {
     }
 }
 
-/// `ParseDockerRef` = `parse_normalized_named(s)?.docker_ref()` (spec §3): the fully qualified
+/// `ParseDockerRef` = `parse_normalized_named(s)?.docker_ref()` (docs/reference.md §3): the fully qualified
 /// form, e.g. `busybox` → `docker.io/library/busybox:latest`.
 pub fn parse_docker_ref(s: &str) -> Result<Reference, ReferenceError> {
     let r = parse_normalized_named(s)?;
@@ -143,7 +143,7 @@ pub fn parse_docker_ref(s: &str) -> Result<Reference, ReferenceError> {
     })
 }
 
-/// `ParseNamed` (reference.go, spec §3): [`parse_normalized_named`], then `NameNotCanonical`
+/// `ParseNamed` (reference.go, docs/reference.md §3): [`parse_normalized_named`], then `NameNotCanonical`
 /// unless the normalised `String()` equals the input (`docker.io/library/foo` is canonical, `foo` is not).
 pub fn parse_named(s: &str) -> Result<Reference, ReferenceError> {
     let r = parse_normalized_named(s)?;

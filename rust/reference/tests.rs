@@ -23,7 +23,7 @@ fn parts(r: &Reference) -> (String, String, Option<String>, Option<String>) {
 }
 
 // ------------------------------------------------------------------------------------------
-// Raw Parse: valid inputs (spec §1, §2, §7). (input, domain, path, tag, digest)
+// Raw Parse: valid inputs (docs/reference.md §1, §2, §7). (input, domain, path, tag, digest)
 
 #[allow(clippy::type_complexity)]
 fn raw_valid_rows() -> Vec<(String, String, String, Option<String>, Option<String>)> {
@@ -274,7 +274,7 @@ fn raw_parse_invalid_table() {
 }
 
 // ------------------------------------------------------------------------------------------
-// ParseNormalizedNamed / ParseDockerRef / familiar forms (spec §3, §7).
+// ParseNormalizedNamed / ParseDockerRef / familiar forms (docs/reference.md §3, §7).
 // (input, domain, path, tag, digest, docker_ref, familiar string, familiar name)
 
 #[test]
@@ -581,7 +581,7 @@ fn identifier_rule() {
 }
 
 // ------------------------------------------------------------------------------------------
-// go-digest (spec §5), directly.
+// go-digest (docs/reference.md §5), directly.
 
 #[test]
 fn go_digest_validate_table() {
@@ -623,7 +623,7 @@ fn go_digest_validate_table() {
 }
 
 // ------------------------------------------------------------------------------------------
-// Errors (spec §4).
+// Errors (docs/reference.md §4).
 
 #[test]
 fn error_codes_are_stable_and_distinct() {
@@ -761,7 +761,7 @@ fn docker_ref_and_helpers() {
     assert_eq!(parse("docker.io/library/a/b").unwrap().familiar_name(), "library/a/b");
 }
 
-/// The derived forms of spec §3 computed from the four parts alone (Go's `String()`, `Name()`,
+/// The derived forms of docs/reference.md §3 computed from the four parts alone (Go's `String()`, `Name()`,
 /// `ParseDockerRef`, `FamiliarString`), to check the slices of the one-string layout against.
 fn model_forms(r: &Reference) -> (String, String, String, String) {
     let (domain, path, tag, digest) = parts(r);

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 /// Everything `pullkey parse` and `pullkey.parse_reference` report about one reference.
 ///
-/// Holds the parsed reference (one string, spec/reference.md §2-§3) and derives every other form on
+/// Holds the parsed reference (one string, docs/reference.md §2-§3) and derives every other form on
 /// demand: `repository` and `familiar` are slices of it, `normalized` borrows it unless
 /// `ParseDockerRef` changes the text. Equality and hashing are those of the reference.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -56,8 +56,9 @@ impl ReferenceView {
     }
 }
 
-/// The pull policy Kubernetes defaults a container to (seed/container-images.md "Image pull
-/// policy"; API defaulting via `parsers.ParseImageName`): `Always` when the tag is `latest`, or when
+/// The pull policy Kubernetes defaults a container to (`kubernetes/kubernetes`
+/// `pkg/apis/core/v1/defaults.go` `SetDefaults_Container` (v1.34), which reads the tag with
+/// `parsers.ParseImageName`): `Always` when the tag is `latest`, or when
 /// there is neither tag nor digest (the tag then defaults to `latest`); otherwise `IfNotPresent`.
 pub fn default_pull_policy(tag: Option<&str>, digest: Option<&str>) -> &'static str {
     match (tag, digest) {
