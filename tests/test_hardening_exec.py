@@ -35,12 +35,15 @@ def provider_config(path: Path, sources: list[dict[str, str]], **extra: object) 
 # --- 1. YAML nesting: bounded time, a warning (or a strict error) naming the file -------------------
 
 
+@pytest.mark.xfail(run=False, reason="issue #10 defect 1: not fixed yet")
 @pytest.mark.parametrize("opener", ["[", "{a: "])
 def test_deeply_nested_yaml_is_refused_quickly(node: Node, tmp_path: Path, opener: str) -> None:
     secret = tmp_path / "secret.yaml"
     secret.write_text("a: " + opener * (256 * 1024 // len(opener)))
     write_config(node.root / "config.json", {"r.example": {"username": "u", "password": CANARY}})
-    cfg = provider_config(tmp_path / "pullkey.json", [{"type": "PullSecret", "path": str(secret)}, {"type": "SearchPaths"}])
+    cfg = provider_config(
+        tmp_path / "pullkey.json", [{"type": "PullSecret", "path": str(secret)}, {"type": "SearchPaths"}]
+    )
     started = time.monotonic()
     run = node.run(request("r.example/app"), "--config", str(cfg), "--v=1")
     elapsed = time.monotonic() - started
@@ -58,6 +61,7 @@ def test_deeply_nested_yaml_is_refused_quickly(node: Node, tmp_path: Path, opene
 # --- 3. FIFOs and other non-regular files never block ------------------------------------------------
 
 
+@pytest.mark.xfail(run=False, reason="issue #10 defect 3: not fixed yet")
 def test_fifo_in_search_path_does_not_block(node: Node) -> None:
     os.mkfifo(node.root / "config.json")
     write_config(node.home / ".docker" / "config.json", {"r.example": {"username": "u", "password": CANARY}})
@@ -67,6 +71,7 @@ def test_fifo_in_search_path_does_not_block(node: Node) -> None:
     assert "not a regular file" in run.stderr.decode()
 
 
+@pytest.mark.xfail(run=False, reason="issue #10 defect 3: not fixed yet")
 @pytest.mark.parametrize("kind", ["DockerConfig", "PullSecret", "PullSecretDir"])
 def test_fifo_as_configured_source_does_not_block(node: Node, tmp_path: Path, kind: str) -> None:
     fifo_dir = tmp_path / "d"
@@ -80,6 +85,7 @@ def test_fifo_as_configured_source_does_not_block(node: Node, tmp_path: Path, ki
     assert "not a regular file" in run.stderr.decode()
 
 
+@pytest.mark.xfail(run=False, reason="issue #10 defect 3: not fixed yet")
 def test_fifo_as_config_file_is_an_error(node: Node, tmp_path: Path) -> None:
     fifo = tmp_path / "pullkey.yaml"
     os.mkfifo(fifo)
@@ -91,6 +97,7 @@ def test_fifo_as_config_file_is_an_error(node: Node, tmp_path: Path) -> None:
 # --- 7. errors never quote a whole input ------------------------------------------------------------
 
 
+@pytest.mark.xfail(run=False, reason="issue #10 defect 7: not fixed yet")
 def test_huge_invalid_image_gives_a_short_error(node: Node) -> None:
     run = node.run(request("UPPER/" + "a" * 900_000))
     assert run.returncode == 1
@@ -101,6 +108,7 @@ def test_huge_invalid_image_gives_a_short_error(node: Node) -> None:
 # --- 8. credentials inside registry keys are redacted everywhere ------------------------------------
 
 
+@pytest.mark.xfail(run=False, reason="issue #10 defect 8: not fixed yet")
 @pytest.mark.parametrize(
     "key",
     [
@@ -112,7 +120,9 @@ def test_huge_invalid_image_gives_a_short_error(node: Node) -> None:
     ],
 )
 def test_userinfo_in_keys_is_never_printed(node: Node, key: str) -> None:
-    write_config(node.root / "config.json", {key: {"username": "u", "password": "pw"}, "other.example": {"username": "o"}})
+    write_config(
+        node.root / "config.json", {key: {"username": "u", "password": "pw"}, "other.example": {"username": "o"}}
+    )
     for args in (("explain", "--json", "r.example/app"), ("explain", "r.example/app"), ("check",)):
         run = node.run(None, *args, "--v=4")
         printed = (run.stdout + run.stderr).decode()
@@ -124,6 +134,7 @@ def test_userinfo_in_keys_is_never_printed(node: Node, key: str) -> None:
 # --- 9. an oversized config is an error, never truncated --------------------------------------------
 
 
+@pytest.mark.xfail(run=False, reason="issue #10 defect 9: not fixed yet")
 def test_config_over_the_limit_is_an_error(node: Node, tmp_path: Path) -> None:
     cfg = tmp_path / "pullkey.yaml"
     with cfg.open("w") as f:
@@ -142,6 +153,7 @@ def test_config_over_the_limit_is_an_error(node: Node, tmp_path: Path) -> None:
 # --- 12. bad exec flags: one line that names the flag -----------------------------------------------
 
 
+@pytest.mark.xfail(run=False, reason="issue #10 defect 12: not fixed yet")
 @pytest.mark.parametrize("args", [["--v=abc"], ["-v", "x"], ["--cache-duration", "soon"], ["--no-such-flag"]])
 def test_bad_exec_flags_give_one_precise_line(node: Node, args: list[str]) -> None:
     run = node.run(request("r.example/app"), *args)
@@ -151,6 +163,7 @@ def test_bad_exec_flags_give_one_precise_line(node: Node, args: list[str]) -> No
     assert args[0].split("=")[0] in line, line
 
 
+@pytest.mark.xfail(run=False, reason="issue #10 defect 12: not fixed yet")
 def test_kubelet_config_match_image_is_validated_like_check(node: Node) -> None:
     run = node.run(None, "kubelet-config", "--match-image", "*.example.com:abc")
     assert run.returncode != 0
@@ -160,6 +173,7 @@ def test_kubelet_config_match_image_is_validated_like_check(node: Node) -> None:
 # --- 15. tracebacks never reach the user --------------------------------------------------------------
 
 
+@pytest.mark.xfail(run=False, reason="issue #10 defect 15: not fixed yet")
 def test_exec_with_full_stdout_is_one_line(node: Node) -> None:
     write_config(node.root / "config.json", {"r.example": {"username": "u", "password": CANARY}})
     with open("/dev/full", "wb") as full:
@@ -176,6 +190,7 @@ def test_exec_with_full_stdout_is_one_line(node: Node) -> None:
     assert CANARY not in one_line(proc.stderr)
 
 
+@pytest.mark.xfail(run=False, reason="issue #10 defect 15: not fixed yet")
 def test_exec_with_closed_stdout_is_one_line(node: Node) -> None:
     proc = subprocess.run(
         [str(PULLKEY)],
@@ -192,6 +207,7 @@ def test_exec_with_closed_stdout_is_one_line(node: Node) -> None:
     one_line(proc.stderr)
 
 
+@pytest.mark.xfail(run=False, reason="issue #10 defect 15: not fixed yet")
 def test_exec_with_broken_pipe_is_one_line(node: Node) -> None:
     r, w = os.pipe()
     os.close(r)
@@ -211,6 +227,7 @@ def test_exec_with_broken_pipe_is_one_line(node: Node) -> None:
     one_line(proc.stderr)
 
 
+@pytest.mark.xfail(run=False, reason="issue #10 defect 15: not fixed yet")
 def test_parse_with_non_utf8_argument_is_one_line() -> None:
     proc = subprocess.run([os.fsencode(PULLKEY), b"parse", b"\xffbad"], capture_output=True, timeout=60, check=False)
     assert proc.returncode != 0
@@ -220,6 +237,7 @@ def test_parse_with_non_utf8_argument_is_one_line() -> None:
 # --- 16. file names cannot forge stderr lines ---------------------------------------------------------
 
 
+@pytest.mark.xfail(run=False, reason="issue #10 defect 16: not fixed yet")
 def test_newline_in_source_name_is_escaped(node: Node, tmp_path: Path) -> None:
     d = tmp_path / "secrets"
     d.mkdir()
@@ -238,6 +256,7 @@ def test_newline_in_source_name_is_escaped(node: Node, tmp_path: Path) -> None:
 # --- 17. a file reached by two search paths is merged once --------------------------------------------
 
 
+@pytest.mark.xfail(run=False, reason="issue #10 defect 17: not fixed yet")
 @pytest.mark.parametrize("where", ["cwd", "home"])
 def test_same_file_on_two_search_paths_counts_once(node: Node, where: str) -> None:
     write_config(node.root / "config.json", {"r.example": {"username": "u", "password": CANARY}})
