@@ -201,7 +201,7 @@ def test_exec_with_closed_stdout_is_one_line(node: Node) -> None:
         timeout=60,
         check=False,
         pass_fds=(),
-        preexec_fn=lambda: os.close(1),  # noqa: PLW1509 - the point is a child without stdout
+        preexec_fn=lambda: os.close(1),  # the point: a child without stdout
     )
     assert proc.returncode == 1
     one_line(proc.stderr)
