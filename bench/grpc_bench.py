@@ -1,8 +1,7 @@
 """gRPC benchmark: GetCredentials and BatchGetCredentials against the same server's health Check.
 
 One external HTTP/2 load tool (h2load, Debian ``nghttp2-client``) drives all three methods in one run, on
-one loopback TCP ``--insecure`` listener of the real daemon (``pullkey serve``; ``python -m
-pullkey.grpc_server`` when the console script is not installed). h2load sends raw gRPC: POST with
+one loopback TCP ``--insecure`` listener of the real daemon (``pullkey serve``). h2load sends raw gRPC: POST with
 ``content-type: application/grpc`` and ``te: trailers``, the body being the length-prefixed protobuf
 message. h2load cannot read ``grpc-status`` trailers, so each payload is first checked with a real gRPC
 client, and h2load's received bytes per request are compared with that answer's size.
@@ -121,13 +120,19 @@ def cpu_seconds(pid: int) -> float:
 
 def handled(mport: int, path: str) -> int:
     """Calls of one method the daemon has finished, from its own Prometheus counters."""
+    from prometheus_client.parser import text_string_to_metric_families
+
     service, method = path.lstrip("/").split("/")
     with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=5) as resp:
         text = resp.read().decode()
-    pattern = (
-        rf'^pullkey_grpc_server_handled_total{{grpc_service="{re.escape(service)}",grpc_method="{method}",.*}} (\d+)$'
+    return sum(
+        int(s.value)
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "pullkey_grpc_server_handled_total"
+        and s.labels.get("grpc_service") == service
+        and s.labels.get("grpc_method") == method
     )
-    return sum(int(n) for n in re.findall(pattern, text, re.M))
 
 
 def frame(message: bytes) -> bytes:
@@ -229,7 +234,8 @@ def per_image_costs(config: Path, images: list[str]) -> tuple[float, float]:
     """In-process microseconds per image of a cold lookup: (resolver.get_credentials, answer encoding)."""
     import timeit
 
-    from pullkey import grpc_server, service
+    from pullkey import service
+    from pullkey.server.convert import answer_to_pb
 
     resolver = service.Resolver(service.Options(config=str(config)))
     resolver.load()
@@ -237,7 +243,7 @@ def per_image_costs(config: Path, images: list[str]) -> tuple[float, float]:
     n = 5
     lookup = timeit.timeit(lambda: [resolver.get_credentials(i) for i in images], number=n) / n / len(images)
     encode = (
-        timeit.timeit(lambda: [grpc_server.answer_to_pb(a).SerializeToString() for a in answers], number=n)
+        timeit.timeit(lambda: [answer_to_pb(a).SerializeToString() for a in answers], number=n)
         / n
         / len(images)
     )
