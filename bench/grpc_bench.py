@@ -242,11 +242,7 @@ def per_image_costs(config: Path, images: list[str]) -> tuple[float, float]:
     answers = [resolver.get_credentials(i) for i in images]
     n = 5
     lookup = timeit.timeit(lambda: [resolver.get_credentials(i) for i in images], number=n) / n / len(images)
-    encode = (
-        timeit.timeit(lambda: [answer_to_pb(a).SerializeToString() for a in answers], number=n)
-        / n
-        / len(images)
-    )
+    encode = timeit.timeit(lambda: [answer_to_pb(a).SerializeToString() for a in answers], number=n) / n / len(images)
     return lookup * 1e6, encode * 1e6
 
 

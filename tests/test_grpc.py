@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import pullkey
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -42,8 +43,10 @@ from pullkey.server import main as serve_main
 from pullkey.server.cli import build_options
 from pullkey.server.convert import answer_to_pb
 from pullkey.server.daemon import Daemon
-from pullkey.server.interceptor import INTERNAL_MESSAGE
+from pullkey.server.defaults import ANSWER_CACHE as DEFAULT_ANSWER_CACHE
+from pullkey.server.interceptor import INTERNAL_MESSAGE, REASON_KEY, STATUS_BY_ERROR, reason_of, status_for
 from pullkey.server.listen import ListenAddress, default_listen
+from pullkey.server.logs import levels
 from pullkey.server.metrics import Metrics
 from pullkey.v1 import credential_pb2 as pb
 from pullkey.v1 import credential_pb2_grpc as pb_grpc
@@ -1073,3 +1076,138 @@ def test_heap_is_trimmed_once_a_batch_burst_is_over(monkeypatch: pytest.MonkeyPa
         assert trims == ["trim"]
 
     asyncio.run(scenario())
+
+
+# --------------------------------------------------------------------------------------------------
+# Error classes and codes across gRPC
+
+
+def _reason(exc: grpc.RpcError) -> str | None:
+    trailers: Any = exc.trailing_metadata() or ()  # (key, value) pairs at run time, whatever the stub says
+    return next((str(v) for k, v in trailers if k == REASON_KEY), None)
+
+
+@pytest.mark.parametrize("answer_cache", [DEFAULT_ANSWER_CACHE, 0])
+def test_error_code_is_preserved_across_grpc(sources: Sources, sock_path: Path, answer_cache: int) -> None:
+    """An invalid image's error keeps its code: the unary call's trailer (fresh or memoised), the batch
+    item's reason and the library's InvalidReference.code are one value."""
+    images = ["UPPER/Case", "a//b", "Reg.Example.com/UPPER//x", ""]
+    expected = {}
+    for image in images:
+        with pytest.raises(pullkey.InvalidReference) as info:
+            pullkey.parse_reference(image)
+        expected[image] = info.value.code
+    assert len(set(expected.values())) > 1  # distinct codes, so a fixed reason could not pass
+    opts = make_options(sources.config)
+    with running_server(opts, f"unix://{sock_path}", watch_interval=0, answer_cache_size=answer_cache) as r:
+        batch = r.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=images), timeout=5)
+        assert [item.error.reason for item in batch.results] == [expected[i] for i in images]
+        for item in batch.results:
+            assert item.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+        for image in images:
+            for _ in range(2):  # the second call is answered from the memo (when on)
+                with pytest.raises(grpc.RpcError) as rpc:
+                    r.stub.GetCredentials(pb.GetCredentialsRequest(image=image), timeout=5)
+                assert rpc.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+                assert _reason(rpc.value) == expected[image], image
+                item = next(i for i in batch.results if i.image == image)
+                assert rpc.value.details() == item.error.message
+            with pytest.raises(grpc.RpcError) as rpc:
+                r.stub.Explain(pb.ExplainRequest(image=image), timeout=5)
+            assert _reason(rpc.value) == expected[image]
+            with pytest.raises(grpc.RpcError) as rpc:
+                r.stub.ParseReference(pb.ParseReferenceRequest(reference=image, normalize=True), timeout=5)
+            assert _reason(rpc.value) == expected[image]
+        with pytest.raises(grpc.RpcError) as rpc:
+            r.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=["a"] * 10_001), timeout=5)
+        assert (rpc.value.code(), _reason(rpc.value)) == (grpc.StatusCode.INVALID_ARGUMENT, "InvalidRequest")
+
+
+def test_not_loaded_and_internal_reasons(sources: Sources, sock_path: Path) -> None:
+    with running_server(make_options(sources.config), f"unix://{sock_path}", load=False, watch_interval=0) as r:
+        with pytest.raises(grpc.RpcError) as rpc:
+            r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5)
+        assert (rpc.value.code(), _reason(rpc.value)) == (grpc.StatusCode.FAILED_PRECONDITION, "NotLoaded")
+    opts = make_options(sources.config)
+    with running_server(opts, f"unix://{sock_path}", resolver=_Boom(opts), watch_interval=0) as r:
+        with pytest.raises(grpc.RpcError) as rpc:
+            r.stub.GetCredentials(pb.GetCredentialsRequest(image="x"), timeout=5)
+        assert (rpc.value.code(), _reason(rpc.value)) == (grpc.StatusCode.INTERNAL, None)
+
+
+class _NewInputError(pullkey.PullkeyError, ValueError):
+    """A future error class: a caller's bad input, with a code."""
+
+    code = "new_input_code"
+
+
+class _NewStateError(pullkey.PullkeyError):
+    code = None  # a code attribute that says nothing: the class name is the reason
+
+
+def test_status_mapping_table() -> None:
+    cases: list[tuple[BaseException, grpc.StatusCode, str]] = [
+        (pullkey.NotLoaded("x"), grpc.StatusCode.FAILED_PRECONDITION, "NotLoaded"),
+        (pullkey.InvalidReference("x", "name_empty"), grpc.StatusCode.INVALID_ARGUMENT, "name_empty"),
+        (pullkey.InvalidRequest("x"), grpc.StatusCode.INVALID_ARGUMENT, "InvalidRequest"),
+        (pullkey.ConfigError("x"), grpc.StatusCode.INVALID_ARGUMENT, "ConfigError"),
+        (_NewInputError("x"), grpc.StatusCode.INVALID_ARGUMENT, "new_input_code"),
+        (_NewStateError("x"), grpc.StatusCode.INTERNAL, "_NewStateError"),
+        (RuntimeError("x"), grpc.StatusCode.INTERNAL, "RuntimeError"),
+    ]
+    for exc, code, reason in cases:
+        assert (status_for(exc), reason_of(exc)) == (code, reason), exc
+    assert {cls for cls, _ in STATUS_BY_ERROR} >= {
+        pullkey.NotLoaded,
+        pullkey.InvalidReference,
+        pullkey.InvalidRequest,
+        pullkey.ConfigError,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Logging: --v raises pullkey's verbosity, not grpc's or asyncio's
+
+
+def test_log_levels() -> None:
+    import logging
+
+    assert levels("info", None) == (logging.INFO, logging.WARNING)
+    assert levels("info", 3) == (logging.INFO, logging.WARNING)
+    assert levels("info", 4) == (logging.DEBUG, logging.WARNING)
+    assert levels("debug", None) == (logging.DEBUG, logging.WARNING)
+    assert levels("error", None) == (logging.ERROR, logging.ERROR)
+    assert levels("info", 8) == (logging.DEBUG, logging.INFO)
+    assert levels("warning", 10) == (logging.DEBUG, logging.DEBUG)
+
+
+def test_serve_help_documents_verbosity() -> None:
+    proc = subprocess.run(serve_cmd("--help"), env=_env(), capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert "--v N" in text and "grpc and asyncio" in text and "4+" in text
+
+
+def test_verbose_daemon_logs_only_pullkey_debug(sources: Sources, sock_path: Path) -> None:
+    """--v=4: pullkey's debug records (one per call), no line from another logger (asyncio, grpc)."""
+    target = f"unix://{sock_path}"
+    cmd = serve_cmd("--v=4", "--config", str(sources.config), "--listen", target, "--log-format", "json")
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ch = _wait_serving(target, proc)
+        stub = pb_grpc.CredentialServiceStub(ch)
+        stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5)
+        with pytest.raises(grpc.RpcError):
+            stub.GetCredentials(pb.GetCredentialsRequest(image="Bad//image"), timeout=5)
+        ch.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    _, err = proc.communicate(timeout=10)
+    docs = [json.loads(ln) for ln in err.splitlines() if ln.startswith("{")]
+    assert {d["logger"] for d in docs} == {"pullkey.grpc"}, {d["logger"] for d in docs}
+    assert any(d["level"] == "debug" and d["msg"] == "rpc" for d in docs)
+    assert any(d["msg"] == "rejected" and d.get("reason") for d in docs)
+    assert CANARY_PW not in err
