@@ -6,7 +6,7 @@ one loopback TCP ``--insecure`` listener of the real daemon (``pullkey serve``).
 message. h2load cannot read ``grpc-status`` trailers, so each payload is first checked with a real gRPC
 client, and h2load's received bytes per request are compared with that answer's size.
 
-Budgets (ARCHITECTURE.md): unary GetCredentials >= 85% of the no-op (health Check) req/s; batch >= 500,000
+Budgets (docs/architecture.md): unary GetCredentials >= 85% of the no-op (health Check) req/s; batch >= 500,000
 lookups/s; daemon RSS <= 64 MiB at 100,000 entries.
 
     python bench/grpc_bench.py [--duration 5] [--entries 100000] [--batch 1000] [--out bench/results/grpc.md]
@@ -120,19 +120,13 @@ def cpu_seconds(pid: int) -> float:
 
 def handled(mport: int, path: str) -> int:
     """Calls of one method the daemon has finished, from its own Prometheus counters."""
-    from prometheus_client.parser import text_string_to_metric_families
-
     service, method = path.lstrip("/").split("/")
     with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=5) as resp:
         text = resp.read().decode()
-    return sum(
-        int(s.value)
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-        if s.name == "pullkey_grpc_server_handled_total"
-        and s.labels.get("grpc_service") == service
-        and s.labels.get("grpc_method") == method
+    pattern = (
+        rf'^pullkey_grpc_server_handled_total{{grpc_service="{re.escape(service)}",grpc_method="{method}",.*}} (\d+)$'
     )
+    return sum(int(n) for n in re.findall(pattern, text, re.M))
 
 
 def frame(message: bytes) -> bytes:

@@ -65,7 +65,8 @@ class PullkeyServer:
             os.chmod(self.address.path, 0o600)
             self._socket_ino = os.lstat(self.address.path).st_ino
         if self.metrics_listen is not None:
-            self.metrics_server = MetricsServer(self.daemon.metrics, self.metrics_listen.host, self.metrics_listen.port)
+            listen = self.metrics_listen
+            self.metrics_server = await MetricsServer.start(self.daemon.metrics, listen.host, listen.port)
         if load:
             await self.daemon.reload("start")
         if self.watch_interval > 0:
@@ -82,7 +83,7 @@ class PullkeyServer:
                 await task
         await self.grpc_server.stop(grace)
         if self.metrics_server is not None:
-            await asyncio.to_thread(self.metrics_server.close)
+            await self.metrics_server.close()
         if self.address.kind == "unix" and self._socket_ino is not None:
             with contextlib.suppress(OSError):
                 if os.lstat(self.address.path).st_ino == self._socket_ino:
