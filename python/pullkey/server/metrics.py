@@ -45,30 +45,35 @@ def process_families() -> list[str]:
         *_family(
             "process_cpu_seconds_total",
             "counter",
-            "Total user and system CPU time spent in seconds.",
+            "CPU seconds this process used (user + system).",
             [f"process_cpu_seconds_total {cpu!r}"],
         ),
         *_family(
             "process_virtual_memory_bytes",
             "gauge",
-            "Virtual memory size in bytes.",
+            "Bytes of address space mapped by this process.",
             [f"process_virtual_memory_bytes {int(fields[20])}"],
         ),
         *_family(
             "process_resident_memory_bytes",
             "gauge",
-            "Resident memory size in bytes.",
+            "Bytes of this process held in RAM (RSS).",
             [f"process_resident_memory_bytes {int(fields[21]) * page}"],
         ),
         *_family(
             "process_start_time_seconds",
             "gauge",
-            "Start time of the process since unix epoch in seconds.",
+            "When this process started, in seconds since the Unix epoch.",
             [f"process_start_time_seconds {boot + int(fields[19]) / ticks!r}"],
         ),
-        *_family("process_open_fds", "gauge", "Number of open file descriptors.", [f"process_open_fds {open_fds}"]),
         *_family(
-            "process_max_fds", "gauge", "Maximum number of open file descriptors.", [f"process_max_fds {max_fds}"]
+            "process_open_fds", "gauge", "File descriptors this process has open.", [f"process_open_fds {open_fds}"]
+        ),
+        *_family(
+            "process_max_fds",
+            "gauge",
+            "The soft limit on open file descriptors (RLIMIT_NOFILE).",
+            [f"process_max_fds {max_fds}"],
         ),
     ]
 
