@@ -46,7 +46,7 @@ from grpc_reflection.v1alpha import reflection
 
 import pullkey
 from pullkey import errors
-from pullkey._core import count_batch_images
+from pullkey._core import _count_batch_images as count_batch_images
 from pullkey.v1 import SERVICE_NAME, credential_pb2, credential_pb2_grpc
 
 log = logging.getLogger("pullkey.grpc")
