@@ -34,10 +34,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Mapping
-
-    from pullkey._core import ConfigSource
     from typing import TypeVar
 
+    from pullkey._core import ConfigSource
     from pullkey._types import CachePolicy, SearchPolicy
 
     T = TypeVar("T", bound=str)
