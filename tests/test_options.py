@@ -28,8 +28,9 @@ import pytest
 import yaml
 from conftest import PULLKEY, request, write_config
 from pullkey import _core, _types
+from pullkey._sources import build_keyring
 from pullkey.cli import build_parser
-from pullkey.errors import PullkeyError
+from pullkey.errors import ConfigError, InvalidReference, InvalidRequest, NotLoaded, PullkeyError
 from pullkey.options import FLAGS, Options, options_from
 from pullkey.service import Resolver
 
@@ -373,3 +374,39 @@ def test_exec_path_imports_stay_lean(world: World) -> None:
     loaded = set(proc.stderr.decode().split())
     for heavy in ("json", "re", "typing", "argparse", "dataclasses", "grpc", "pullkey.cli", "pullkey.service"):
         assert heavy not in loaded, heavy
+
+
+def test_errors_are_pullkey_errors_with_a_stable_code() -> None:
+    """What used to reach Python as a bare ValueError from the binding is a ConfigError with its code."""
+    keyring = _core.Keyring.from_docker_config({"auths": {}})
+    with pytest.raises(ConfigError) as info:
+        _core._exec_respond(keyring, b"{}", "Bogus", 300)  # type: ignore[arg-type]
+    assert info.value.code == "invalid_config"
+    with pytest.raises(ConfigError) as info:
+        _core.SourceFile("x", "yaml", b"")  # type: ignore[arg-type]
+    assert info.value.code == "invalid_config"
+    with pytest.raises(ConfigError) as info:
+        _core._build_keyring([], [], "last")  # type: ignore[arg-type]
+    assert info.value.code == "invalid_config"
+    with pytest.raises(ConfigError) as info:
+        _core.Keyring.from_docker_config("{not json")
+    assert info.value.code == "invalid_docker_config"
+    with pytest.raises(TypeError):
+        _core.Keyring()  # no empty keyring: it could never be filled
+    for cls, code in ((InvalidRequest, "invalid_request"), (NotLoaded, "not_loaded"), (PullkeyError, "error")):
+        assert cls("x").code == code
+    assert InvalidReference("x", "name_empty").code == "name_empty"
+
+
+def test_strict_is_decided_by_the_loader_for_read_and_parse_errors(world: World) -> None:
+    """One owner: a missing file and an unparseable one are both warnings, or both strict errors."""
+    bad = _core.SourceFile(str(world.tmp / "root-bad" / "config.json"), "auto", b"not json")
+    keyring, warnings, used = build_keyring([bad], [], "merge", strict=False, problems=["x: does not exist"])
+    assert (len(keyring), used) == (0, [])
+    assert warnings[0] == "x: does not exist" and "skipped" in warnings[1]
+    with pytest.raises(ConfigError) as info:
+        build_keyring([bad], [], "merge", strict=True, problems=["x: does not exist"])
+    assert (str(info.value), info.value.code) == ("x: does not exist", "unreadable_source")
+    with pytest.raises(ConfigError) as info:
+        build_keyring([bad], [], "merge", strict=True)
+    assert info.value.code == "invalid_docker_config" and str(info.value).startswith(bad.name)
