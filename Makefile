@@ -35,6 +35,9 @@ demo: install ## run a kubelet request through the exec plugin on the sample nod
 	@echo '$$ pullkey --config examples/pullkey.yaml < examples/request.json'
 	@HOME=$(CURDIR)/examples/home $(VENV)/bin/pullkey --config examples/pullkey.yaml < examples/request.json
 	@echo
+	@echo '# Why a "ladder" of keys (.../team/app, .../team/ap, .../team/a): the auth map has no order and the'
+	@echo '# kubelet, which caches this answer, tries matching keys in reverse-sorted order; prefixes of the image'
+	@echo '# replay the three credentials in the order below (README "Responses the kubelet can cache safely").'
 	@echo '$$ pullkey explain --config examples/pullkey.yaml registry.example.com:5000/team/app'
 	@HOME=$(CURDIR)/examples/home $(VENV)/bin/pullkey explain --config examples/pullkey.yaml \
 		registry.example.com:5000/team/app

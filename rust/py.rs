@@ -5,14 +5,14 @@
 
 use std::borrow::Cow;
 
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
-use crate::config::{self, Format};
+use crate::config::{self, Format, ProviderConfig, SourceKind};
 use crate::credential;
-use crate::dockercfg::ConfigFormat;
+use crate::dockercfg::{ConfigFormat, DockerConfigErrorKind};
 use crate::error::CoreError;
 use crate::go::duration;
 use crate::grpc;
@@ -21,21 +21,95 @@ use crate::keyring::{self, CacheKeyType, CachePolicy};
 use crate::operations::{self, SearchPolicy, SourceData, SourceFile};
 use crate::reference::ReferenceView;
 
-// Exception classes are defined in Python (pullkey/errors.py) and only raised from here.
+// Exception classes are defined in Python (pullkey/errors.py) and only raised from here: every error
+// is a `PullkeyError` subclass with a stable `code`.
 pyo3::import_exception!(pullkey.errors, InvalidReference);
 pyo3::import_exception!(pullkey.errors, ConfigError);
 pyo3::import_exception!(pullkey.errors, InvalidRequest);
+
+/// The `code` of a `ConfigError` for a docker config or Secret that does not parse.
+fn docker_config_code(kind: DockerConfigErrorKind) -> &'static str {
+    match kind {
+        DockerConfigErrorKind::Json => "invalid_docker_config",
+        DockerConfigErrorKind::Auth => "invalid_auth",
+        DockerConfigErrorKind::Manifest => "invalid_manifest",
+    }
+}
 
 impl From<CoreError> for PyErr {
     fn from(err: CoreError) -> PyErr {
         let message = err.to_string();
         match err {
             CoreError::Reference(e) => InvalidReference::new_err((message, e.kind.code(), e.input)),
-            CoreError::DockerConfig(_) => ConfigError::new_err((message, "")),
-            CoreError::Config(e) => ConfigError::new_err((message, e.path)),
+            CoreError::DockerConfig(e) => ConfigError::new_err((message, "", docker_config_code(e.kind))),
+            CoreError::Config(e) => ConfigError::new_err((message, e.path, "invalid_config")),
             CoreError::Request(_) => InvalidRequest::new_err(message),
         }
     }
+}
+
+// The names at the Rust/Python boundary, spelled once for Python: each table maps a name to its core
+// value, the module exports the names (`_core.CACHE_POLICIES`, ...), and `_types.py` types them.
+const CACHE_POLICIES: [(&str, CachePolicy); 4] = [
+    ("auto", CachePolicy::Auto),
+    ("Image", CachePolicy::Image),
+    ("Registry", CachePolicy::Registry),
+    ("Global", CachePolicy::Global),
+];
+const CACHE_KEY_TYPES: [(&str, CacheKeyType); 3] = [
+    ("Image", CacheKeyType::Image),
+    ("Registry", CacheKeyType::Registry),
+    ("Global", CacheKeyType::Global),
+];
+const SEARCH_POLICIES: [(&str, SearchPolicy); 2] = [("merge", SearchPolicy::Merge), ("first", SearchPolicy::First)];
+const DOCKER_CONFIG_FORMATS: [(&str, Format); 3] = [
+    ("auto", Format::Auto),
+    ("config.json", Format::ConfigJson),
+    ("dockercfg", Format::DockerCfg),
+];
+const SOURCE_TYPES: [SourceKind; 4] = [
+    SourceKind::SearchPaths,
+    SourceKind::DockerConfig,
+    SourceKind::PullSecret,
+    SourceKind::PullSecretDir,
+];
+
+/// What the bytes of a `SourceFile` are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SourceFormat {
+    DockerConfig(Option<ConfigFormat>),
+    Secret,
+    SecretDir,
+}
+const SOURCE_FORMATS: [(&str, SourceFormat); 5] = [
+    ("auto", SourceFormat::DockerConfig(None)),
+    (
+        "config.json",
+        SourceFormat::DockerConfig(Some(ConfigFormat::ConfigJson)),
+    ),
+    ("dockercfg", SourceFormat::DockerConfig(Some(ConfigFormat::DockerCfg))),
+    ("secret", SourceFormat::Secret),
+    ("secret-dir", SourceFormat::SecretDir),
+];
+
+fn name_of<T: PartialEq>(table: &[(&'static str, T)], value: &T) -> &'static str {
+    table.iter().find(|(_, v)| v == value).map_or("", |(n, _)| n)
+}
+
+/// The value named `name` in `table`; a `ConfigError` (code `invalid_config`) naming `what` otherwise.
+fn by_name<T: Copy>(table: &[(&'static str, T)], what: &str, name: &str) -> PyResult<T> {
+    table.iter().find(|(n, _)| *n == name).map(|(_, v)| *v).ok_or_else(|| {
+        let expected: Vec<&str> = table.iter().map(|(n, _)| *n).collect();
+        ConfigError::new_err((
+            format!("unknown {what} {name:?}, expected one of {}", expected.join(", ")),
+            "",
+            "invalid_config",
+        ))
+    })
+}
+
+fn names<T>(py: Python<'_>, table: &[(&'static str, T)]) -> PyResult<Py<PyTuple>> {
+    Ok(PyTuple::new(py, table.iter().map(|(n, _)| *n))?.unbind())
 }
 
 /// A parsed image reference (see `_core.pyi`).
@@ -189,63 +263,79 @@ impl PyCredential {
 }
 
 fn cache_policy(name: &str) -> PyResult<CachePolicy> {
-    match name {
-        "auto" => Ok(CachePolicy::Auto),
-        "Image" => Ok(CachePolicy::Image),
-        "Registry" => Ok(CachePolicy::Registry),
-        "Global" => Ok(CachePolicy::Global),
-        _ => Err(PyValueError::new_err(format!(
-            "unknown cache policy {name:?}, expected one of auto, Image, Registry, Global"
-        ))),
-    }
+    by_name(&CACHE_POLICIES, "cache policy", name)
 }
 
-fn cache_key_type_name(t: CacheKeyType) -> &'static str {
-    match t {
-        CacheKeyType::Image => "Image",
-        CacheKeyType::Registry => "Registry",
-        CacheKeyType::Global => "Global",
-    }
-}
-
-fn source_file(
+/// A credential source read by the Python loader: a display name, what its bytes are, the bytes (or,
+/// for a mounted secret volume, its files) and whether it is a kubelet search-path candidate.
+#[pyclass(frozen, module = "pullkey._core", name = "SourceFile")]
+pub struct PySourceFile {
     name: String,
-    kind: &str,
-    data: &Bound<'_, PyAny>,
+    format: SourceFormat,
+    data: Py<PyAny>,
     search_path: bool,
-) -> PyResult<SourceFile<PyBackedBytes>> {
-    let data = match kind {
-        "auto" => SourceData::DockerConfig {
-            format: None,
-            data: data.extract()?,
-        },
-        "config.json" => SourceData::DockerConfig {
-            format: Some(ConfigFormat::ConfigJson),
-            data: data.extract()?,
-        },
-        "dockercfg" => SourceData::DockerConfig {
-            format: Some(ConfigFormat::DockerCfg),
-            data: data.extract()?,
-        },
-        "secret" => SourceData::SecretManifest { data: data.extract()? },
-        "secret-dir" => SourceData::SecretDir { files: data.extract()? },
-        _ => return Err(PyValueError::new_err(format!("unknown source kind {kind:?}"))),
-    };
-    Ok(SourceFile {
-        name,
-        data,
-        search_path,
-    })
 }
 
-fn source_files(sources: Vec<(String, String, Bound<'_, PyAny>, bool)>) -> PyResult<Vec<SourceFile<PyBackedBytes>>> {
-    sources
-        .into_iter()
-        .map(|(name, kind, data, search_path)| source_file(name, &kind, &data, search_path))
-        .collect()
+#[pymethods]
+impl PySourceFile {
+    #[new]
+    #[pyo3(signature = (name, format, data, search_path = false))]
+    fn new(name: String, format: &str, data: Py<PyAny>, search_path: bool) -> PyResult<Self> {
+        Ok(Self {
+            name,
+            format: by_name(&SOURCE_FORMATS, "source format", format)?,
+            data,
+            search_path,
+        })
+    }
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+    #[getter]
+    fn format(&self) -> &'static str {
+        name_of(&SOURCE_FORMATS, &self.format)
+    }
+    #[getter]
+    fn search_path(&self) -> bool {
+        self.search_path
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "SourceFile({:?}, {:?}, search_path={})",
+            self.name,
+            name_of(&SOURCE_FORMATS, &self.format),
+            if self.search_path { "True" } else { "False" }
+        )
+    }
 }
 
-/// The merged keyring (pull-secret group, then node group).
+impl PySourceFile {
+    /// The core's view: borrows the bytes Python read (no copy of a large file).
+    fn to_core(&self, py: Python<'_>) -> PyResult<SourceFile<PyBackedBytes>> {
+        let data = self.data.bind(py);
+        let data = match self.format {
+            SourceFormat::DockerConfig(format) => SourceData::DockerConfig {
+                format,
+                data: data.extract()?,
+            },
+            SourceFormat::Secret => SourceData::SecretManifest { data: data.extract()? },
+            SourceFormat::SecretDir => SourceData::SecretDir { files: data.extract()? },
+        };
+        Ok(SourceFile {
+            name: self.name.clone(),
+            data,
+            search_path: self.search_path,
+        })
+    }
+}
+
+fn source_files(py: Python<'_>, sources: &[PyRef<'_, PySourceFile>]) -> PyResult<Vec<SourceFile<PyBackedBytes>>> {
+    sources.iter().map(|source| source.to_core(py)).collect()
+}
+
+/// The merged keyring (pull-secret group, then node group). Built by the loader
+/// (`_build_keyring`) or from one docker config (`from_docker_config`); no empty constructor.
 #[pyclass(frozen, module = "pullkey._core", name = "Keyring")]
 pub struct PyKeyring {
     inner: keyring::Keyring,
@@ -253,13 +343,6 @@ pub struct PyKeyring {
 
 #[pymethods]
 impl PyKeyring {
-    #[new]
-    fn new() -> Self {
-        Self {
-            inner: keyring::Keyring::default(),
-        }
-    }
-
     #[classmethod]
     #[pyo3(signature = (data, source = ""))]
     fn from_docker_config(
@@ -284,34 +367,12 @@ impl PyKeyring {
             },
             search_path: false,
         }];
-        Ok(Self {
-            inner: operations::build_keyring(&[], &node, SearchPolicy::Merge, true)?.keyring,
-        })
-    }
-
-    /// Build from source contents: returns (keyring, warnings, used source names).
-    #[staticmethod]
-    #[pyo3(signature = (secrets, node, *, search_policy = "merge", strict = false))]
-    fn build(
-        py: Python<'_>,
-        secrets: Vec<(String, String, Bound<'_, PyAny>, bool)>,
-        node: Vec<(String, String, Bound<'_, PyAny>, bool)>,
-        search_policy: &str,
-        strict: bool,
-    ) -> PyResult<(Self, Vec<String>, Vec<String>)> {
-        let policy = match search_policy {
-            "merge" => SearchPolicy::Merge,
-            "first" => SearchPolicy::First,
-            _ => {
-                return Err(PyValueError::new_err(format!(
-                    "unknown search policy {search_policy:?}, expected merge or first"
-                )))
-            }
-        };
-        let (secrets, node) = (source_files(secrets)?, source_files(node)?);
-        // A build of a large config takes a while: the gRPC server keeps answering meanwhile.
-        let built = py.detach(|| operations::build_keyring(&secrets, &node, policy, strict))?;
-        Ok((Self { inner: built.keyring }, built.warnings, built.used))
+        // One document: one that does not parse is this call's error.
+        let mut built = operations::build_keyring(&[], &node, SearchPolicy::Merge);
+        if let Some(err) = built.skipped.pop() {
+            return Err(err.into());
+        }
+        Ok(Self { inner: built.keyring })
     }
 
     fn __len__(&self) -> usize {
@@ -337,11 +398,11 @@ impl PyKeyring {
         Ok((
             repository,
             credentials.into_iter().map(PyCredential::from).collect(),
-            cache_key_type_name(kind),
+            name_of(&CACHE_KEY_TYPES, &kind),
         ))
     }
 
-    /// The `explain --json` object for `image` (no secret in it).
+    /// The `explain` object for `image` (no secret in it): `_types.KeyringExplanation`.
     fn explain<'py>(&self, py: Python<'py>, image: &str) -> PyResult<Bound<'py, PyDict>> {
         let repository = operations::repository_of(image)?;
         let explanation = self.inner.explain(&repository);
@@ -372,120 +433,214 @@ impl PyKeyring {
         Ok(out)
     }
 
-    /// Answer one kubelet exec request (stdin bytes) with the response bytes for stdout.
-    #[pyo3(signature = (request, cache_policy = "auto", cache_duration = 300))]
-    fn exec_respond<'py>(
-        &self,
-        py: Python<'py>,
-        request: &[u8],
-        cache_policy: &str,
-        cache_duration: u64,
-    ) -> PyResult<Bound<'py, PyBytes>> {
-        let policy = self::cache_policy(cache_policy)?;
-        let out = operations::exec_respond(&self.inner, request, policy, cache_duration)?;
-        Ok(PyBytes::new(py, &out))
-    }
-
-    /// Like `batch_pb`, for `images[start:stop]` of a serialized `BatchGetCredentialsRequest`.
-    #[pyo3(signature = (request, start, stop, cache_policy = "auto", cache_duration = 300))]
-    fn batch_pb_request<'py>(
-        &self,
-        py: Python<'py>,
-        request: &[u8],
-        start: usize,
-        stop: usize,
-        cache_policy: &str,
-        cache_duration: u64,
-    ) -> PyResult<Bound<'py, PyBytes>> {
-        let policy = self::cache_policy(cache_policy)?;
-        let images = grpc::decode_batch_images(request)?;
-        let slice = images.get(start..stop.min(images.len())).unwrap_or_default();
-        Ok(PyBytes::new(
-            py,
-            &grpc::encode_batch(&self.inner, slice, policy, cache_duration),
-        ))
-    }
-
     /// `matchImages` patterns covering every image a key of this keyring can match.
     fn match_images(&self) -> Vec<String> {
         self.inner.match_images()
     }
-
-    /// The serialized `pullkey.v1.GetCredentialsResponse` for `image`.
-    #[pyo3(signature = (image, cache_policy = "auto", cache_duration = 300))]
-    fn answer_pb<'py>(
-        &self,
-        py: Python<'py>,
-        image: &str,
-        cache_policy: &str,
-        cache_duration: u64,
-    ) -> PyResult<Bound<'py, PyBytes>> {
-        let policy = self::cache_policy(cache_policy)?;
-        let out = grpc::encode_get_credentials(&self.inner, image, policy, cache_duration)?;
-        Ok(PyBytes::new(py, &out))
-    }
-
-    /// The serialized `pullkey.v1.BatchGetCredentialsResponse` for `images` (bad images as per-item errors).
-    #[pyo3(signature = (images, cache_policy = "auto", cache_duration = 300))]
-    fn batch_pb<'py>(
-        &self,
-        py: Python<'py>,
-        images: Vec<PyBackedStr>,
-        cache_policy: &str,
-        cache_duration: u64,
-    ) -> PyResult<Bound<'py, PyBytes>> {
-        let policy = self::cache_policy(cache_policy)?;
-        // PyBackedStr borrows each Python string's UTF-8 (no copy for ASCII strings) and is Send.
-        let refs: Vec<&str> = images.iter().map(|image| &**image).collect();
-        // Pure Rust work on owned inputs: other Python threads (the event loop) run meanwhile.
-        let out = py.detach(|| grpc::encode_batch(&self.inner, &refs, policy, cache_duration));
-        Ok(PyBytes::new(py, &out))
-    }
 }
 
-fn cache_policy_name(p: CachePolicy) -> &'static str {
-    match p {
-        CachePolicy::Auto => "auto",
-        CachePolicy::Image => "Image",
-        CachePolicy::Registry => "Registry",
-        CachePolicy::Global => "Global",
-    }
-}
+/// `(keyring, warnings, used source names, errors of the skipped sources)`.
+type BuildResult<'py> = (PyKeyring, Vec<String>, Vec<String>, Vec<Bound<'py, PyAny>>);
 
-/// pullkey's `ProviderConfig` as a dict (keys: `root_dir`, `search_policy`, `strict`, `sources`,
-/// `cache_policy`, `cache_duration`).
+/// Builds the merged keyring from read sources: `(keyring, warnings, used source names, errors of the
+/// sources that did not parse)`. Whether such an error is fatal (`strict`) is the caller's decision.
 #[pyfunction]
-fn load_provider_config<'py>(py: Python<'py>, data: &[u8], name: &str) -> PyResult<Bound<'py, PyDict>> {
-    let config = config::parse_provider_config(data, name).map_err(CoreError::from)?;
-    let out = PyDict::new(py);
-    out.set_item("root_dir", config.root_dir)?;
-    out.set_item(
-        "search_policy",
-        match config.search_policy {
-            SearchPolicy::Merge => "merge",
-            SearchPolicy::First => "first",
-        },
-    )?;
-    out.set_item("strict", config.strict)?;
-    let sources = PyList::empty(py);
-    for source in config.sources {
-        let item = PyDict::new(py);
-        item.set_item("type", source.kind.as_str())?;
-        item.set_item("path", source.path)?;
-        item.set_item(
-            "format",
-            match source.format {
-                Format::Auto => "auto",
-                Format::ConfigJson => "config.json",
-                Format::DockerCfg => "dockercfg",
-            },
-        )?;
-        sources.append(item)?;
+#[pyo3(name = "_build_keyring")]
+fn build_keyring<'py>(
+    py: Python<'py>,
+    secrets: Vec<PyRef<'py, PySourceFile>>,
+    node: Vec<PyRef<'py, PySourceFile>>,
+    search_policy: &str,
+) -> PyResult<BuildResult<'py>> {
+    let policy = by_name(&SEARCH_POLICIES, "search policy", search_policy)?;
+    let (secrets, node) = (source_files(py, &secrets)?, source_files(py, &node)?);
+    // A build of a large config takes a while: the gRPC server keeps answering meanwhile.
+    let built = py.detach(|| operations::build_keyring(&secrets, &node, policy));
+    let skipped = built
+        .skipped
+        .into_iter()
+        .map(|err| PyErr::from(err).into_value(py).into_bound(py).into_any())
+        .collect();
+    Ok((PyKeyring { inner: built.keyring }, built.warnings, built.used, skipped))
+}
+
+// The transport encoders: private functions of the module (the exec plugin and the gRPC server call
+// them through `pullkey.service.Resolver`/`pullkey._exec`), not methods of the public `Keyring`.
+
+/// Answers one kubelet exec request (stdin bytes) with the response bytes for stdout.
+#[pyfunction]
+#[pyo3(name = "_exec_respond")]
+fn exec_respond<'py>(
+    py: Python<'py>,
+    keyring: &PyKeyring,
+    request: &[u8],
+    cache_policy: &str,
+    cache_duration: u64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let policy = self::cache_policy(cache_policy)?;
+    let out = operations::exec_respond(&keyring.inner, request, policy, cache_duration)?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// The serialized `pullkey.v1.GetCredentialsResponse` for `image`.
+#[pyfunction]
+#[pyo3(name = "_encode_answer")]
+fn encode_answer<'py>(
+    py: Python<'py>,
+    keyring: &PyKeyring,
+    image: &str,
+    cache_policy: &str,
+    cache_duration: u64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let policy = self::cache_policy(cache_policy)?;
+    let out = grpc::encode_get_credentials(&keyring.inner, image, policy, cache_duration)?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// The serialized `pullkey.v1.BatchGetCredentialsResponse` for `images` (bad images as per-item errors).
+#[pyfunction]
+#[pyo3(name = "_encode_batch")]
+fn encode_batch<'py>(
+    py: Python<'py>,
+    keyring: &PyKeyring,
+    images: Vec<PyBackedStr>,
+    cache_policy: &str,
+    cache_duration: u64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let policy = self::cache_policy(cache_policy)?;
+    // PyBackedStr borrows each Python string's UTF-8 (no copy for ASCII strings) and is Send.
+    let refs: Vec<&str> = images.iter().map(|image| &**image).collect();
+    // Pure Rust work on owned inputs: other Python threads (the event loop) run meanwhile.
+    let out = py.detach(|| grpc::encode_batch(&keyring.inner, &refs, policy, cache_duration));
+    Ok(PyBytes::new(py, &out))
+}
+
+/// Like `_encode_batch`, for `images[start:stop]` of a serialized `BatchGetCredentialsRequest`.
+#[pyfunction]
+#[pyo3(name = "_encode_batch_request")]
+fn encode_batch_request<'py>(
+    py: Python<'py>,
+    keyring: &PyKeyring,
+    request: &[u8],
+    start: usize,
+    stop: usize,
+    cache_policy: &str,
+    cache_duration: u64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let policy = self::cache_policy(cache_policy)?;
+    let images = grpc::decode_batch_images(request)?;
+    let slice = images.get(start..stop.min(images.len())).unwrap_or_default();
+    Ok(PyBytes::new(
+        py,
+        &grpc::encode_batch(&keyring.inner, slice, policy, cache_duration),
+    ))
+}
+
+/// The number of `images` in a serialized `BatchGetCredentialsRequest`.
+#[pyfunction]
+#[pyo3(name = "_count_batch_images")]
+fn count_batch_images(request: &[u8]) -> PyResult<usize> {
+    Ok(grpc::decode_batch_images(request)?.len())
+}
+
+/// One entry of a `ProviderConfig`'s `sources`.
+#[pyclass(frozen, eq, module = "pullkey._core", name = "ConfigSource")]
+#[derive(Clone, PartialEq, Eq)]
+pub struct PyConfigSource {
+    kind: SourceKind,
+    path: Option<String>,
+    format: Format,
+}
+
+#[pymethods]
+impl PyConfigSource {
+    /// `type`: `SearchPaths`, `DockerConfig`, `PullSecret` or `PullSecretDir`.
+    #[getter(r#type)]
+    fn kind(&self) -> &'static str {
+        self.kind.as_str()
     }
-    out.set_item("sources", sources)?;
-    out.set_item("cache_policy", cache_policy_name(config.cache.policy))?;
-    out.set_item("cache_duration", config.cache.duration_secs)?;
-    Ok(out)
+    #[getter]
+    fn path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+    #[getter]
+    fn format(&self) -> &'static str {
+        name_of(&DOCKER_CONFIG_FORMATS, &self.format)
+    }
+    /// The same source with another `path` (the loader makes config-relative paths absolute).
+    fn with_path(&self, path: String) -> Self {
+        Self {
+            path: Some(path),
+            ..self.clone()
+        }
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "ConfigSource(type={:?}, path={:?}, format={:?})",
+            self.kind.as_str(),
+            self.path,
+            name_of(&DOCKER_CONFIG_FORMATS, &self.format)
+        )
+    }
+}
+
+/// pullkey's `ProviderConfig`, parsed and checked by the core; `ProviderConfig()` is the default
+/// configuration (no file): `[{type: SearchPaths}]`, search `merge`, cache `auto` for 5m.
+#[pyclass(frozen, module = "pullkey._core", name = "ProviderConfig")]
+pub struct PyProviderConfig {
+    inner: ProviderConfig,
+}
+
+#[pymethods]
+impl PyProviderConfig {
+    #[new]
+    fn new() -> Self {
+        Self {
+            inner: ProviderConfig::default(),
+        }
+    }
+    /// `rootDir` as written, or `None`.
+    #[getter]
+    fn root_dir(&self) -> Option<&str> {
+        self.inner.root_dir.as_deref()
+    }
+    #[getter]
+    fn search_policy(&self) -> &'static str {
+        name_of(&SEARCH_POLICIES, &self.inner.search_policy)
+    }
+    #[getter]
+    fn strict(&self) -> bool {
+        self.inner.strict
+    }
+    #[getter]
+    fn sources(&self) -> Vec<PyConfigSource> {
+        self.inner
+            .sources
+            .iter()
+            .map(|s| PyConfigSource {
+                kind: s.kind,
+                path: s.path.clone(),
+                format: s.format,
+            })
+            .collect()
+    }
+    /// `cache.policy`.
+    #[getter]
+    fn cache_policy(&self) -> &'static str {
+        name_of(&CACHE_POLICIES, &self.inner.cache.policy)
+    }
+    /// `cache.duration` in whole seconds.
+    #[getter]
+    fn cache_duration(&self) -> u64 {
+        self.inner.cache.duration_secs
+    }
+}
+
+/// Parses pullkey's `ProviderConfig` (YAML or JSON, strict).
+#[pyfunction]
+fn load_provider_config(data: &[u8], name: &str) -> PyResult<PyProviderConfig> {
+    let inner = config::parse_provider_config(data, name).map_err(CoreError::from)?;
+    Ok(PyProviderConfig { inner })
 }
 
 /// A Go duration string in whole seconds (rounded down); negative durations are refused.
@@ -493,7 +648,9 @@ fn load_provider_config<'py>(py: Python<'py>, data: &[u8], name: &str) -> PyResu
 fn parse_duration_seconds(text: &str) -> PyResult<u64> {
     duration::parse_go_duration(text)
         .map(|d| d.as_secs())
-        .map_err(|message| ConfigError::new_err((format!("invalid duration {text:?}: {message}"), "")))
+        .map_err(|message| {
+            ConfigError::new_err((format!("invalid duration {text:?}: {message}"), "", "invalid_config"))
+        })
 }
 
 /// Every error the kubelet would report for these `CredentialProviderConfig` files (empty: valid).
@@ -513,18 +670,22 @@ fn render_kubelet_config(
     config::render_kubelet_config(name, &match_images, default_cache_duration, &args, &env)
 }
 
-/// The number of `images` in a serialized `BatchGetCredentialsRequest`.
-#[pyfunction]
-fn count_batch_images(request: &[u8]) -> PyResult<usize> {
-    Ok(grpc::decode_batch_images(request)?.len())
-}
-
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("CACHE_POLICIES", names(py, &CACHE_POLICIES)?)?;
+    m.add("CACHE_KEY_TYPES", names(py, &CACHE_KEY_TYPES)?)?;
+    m.add("SEARCH_POLICIES", names(py, &SEARCH_POLICIES)?)?;
+    m.add("DOCKER_CONFIG_FORMATS", names(py, &DOCKER_CONFIG_FORMATS)?)?;
+    m.add("SOURCE_FORMATS", names(py, &SOURCE_FORMATS)?)?;
+    m.add("SOURCE_TYPES", PyTuple::new(py, SOURCE_TYPES.map(SourceKind::as_str))?)?;
     m.add_class::<PyReference>()?;
     m.add_class::<PyCredential>()?;
     m.add_class::<PyKeyring>()?;
+    m.add_class::<PySourceFile>()?;
+    m.add_class::<PyConfigSource>()?;
+    m.add_class::<PyProviderConfig>()?;
     m.add_function(wrap_pyfunction!(parse_reference, m)?)?;
     m.add_function(wrap_pyfunction!(parse_references, m)?)?;
     m.add_function(wrap_pyfunction!(match_image, m)?)?;
@@ -532,6 +693,22 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(parse_duration_seconds, m)?)?;
     m.add_function(wrap_pyfunction!(validate_kubelet_config, m)?)?;
     m.add_function(wrap_pyfunction!(render_kubelet_config, m)?)?;
+    m.add_function(wrap_pyfunction!(build_keyring, m)?)?;
+    m.add_function(wrap_pyfunction!(exec_respond, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_answer, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_batch_request, m)?)?;
     m.add_function(wrap_pyfunction!(count_batch_images, m)?)?;
+    // What users should call (`m.add` lists every name): the rest is for pullkey's own modules.
+    let public = [
+        "Credential",
+        "Keyring",
+        "Reference",
+        "__version__",
+        "match_image",
+        "parse_reference",
+        "parse_references",
+    ];
+    m.setattr("__all__", PyList::new(py, public)?)?;
     Ok(())
 }

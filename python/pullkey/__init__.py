@@ -6,8 +6,9 @@ A kubelet image credential provider, a gRPC service and a CLI over one Rust core
   normalised as distribution/reference does;
 - :func:`match_image`: the kubelet's ``URLsMatchStr`` registry pattern matching;
 - :class:`Keyring`, :class:`Credential`: the merged keyring and its credentials, with provenance;
-- :class:`Resolver`, :class:`Options` (from :mod:`pullkey.service`): the transport-neutral resolver;
-- the error classes of :mod:`pullkey.errors`.
+- :class:`Resolver`, :class:`Options` (from :mod:`pullkey.service`): the transport-neutral resolver,
+  its :class:`Answer` and ``explain`` result (:class:`Explanation`);
+- the error classes of :mod:`pullkey.errors`, each with a stable ``code``.
 
 NOTE: this module is imported on the kubelet exec path, so it imports only the Rust core and the
 error classes eagerly; the resolver is loaded on first access.
@@ -23,12 +24,13 @@ from pullkey.errors import ConfigError, InvalidReference, InvalidRequest, NotLoa
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from pullkey.service import Answer, Options, Resolver, load_keyring
+    from pullkey.service import Answer, Explanation, Options, Resolver, load_keyring
 
 __all__ = [
     "Answer",
     "ConfigError",
     "Credential",
+    "Explanation",
     "InvalidReference",
     "InvalidRequest",
     "Keyring",
@@ -46,7 +48,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    if name in ("Answer", "Options", "Resolver", "load_keyring"):
+    if name in ("Answer", "Explanation", "Options", "Resolver", "load_keyring"):
         from pullkey import service
 
         return getattr(service, name)

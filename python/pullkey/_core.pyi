@@ -4,9 +4,18 @@ User code imports these names from ``pullkey``.
 """
 
 from collections.abc import Sequence
-from typing import Any, Literal, final
+from typing import Literal, final
 
-from pullkey.errors import InvalidReference
+from pullkey._types import (
+    CacheKeyType,
+    CachePolicy,
+    DockerConfigFormat,
+    KeyringExplanation,
+    SearchPolicy,
+    SourceFormat,
+    SourceType,
+)
+from pullkey.errors import ConfigError, InvalidReference
 
 __version__: str
 __all__ = [
@@ -14,15 +23,18 @@ __all__ = [
     "Keyring",
     "Reference",
     "__version__",
-    "count_batch_images",
-    "load_provider_config",
     "match_image",
-    "parse_duration_seconds",
     "parse_reference",
     "parse_references",
-    "render_kubelet_config",
-    "validate_kubelet_config",
 ]
+
+# The names at the boundary, as the core spells them (typed by the Literal types of pullkey._types).
+CACHE_POLICIES: tuple[CachePolicy, ...]
+CACHE_KEY_TYPES: tuple[CacheKeyType, ...]
+SEARCH_POLICIES: tuple[SearchPolicy, ...]
+DOCKER_CONFIG_FORMATS: tuple[DockerConfigFormat, ...]
+SOURCE_FORMATS: tuple[SourceFormat, ...]
+SOURCE_TYPES: tuple[SourceType, ...]
 
 @final
 class Reference:
@@ -92,48 +104,77 @@ class Credential:
 
 @final
 class Keyring:
-    """The merged keyring: a group for pull secrets, then one for node docker configs (kubelet order)."""
+    """The merged keyring: a group for pull secrets, then one for node docker configs (kubelet order).
 
-    def __init__(self) -> None: ...
+    Made by :func:`pullkey.load_keyring` (the configured sources) or :meth:`from_docker_config`."""
+
     @classmethod
     def from_docker_config(cls, data: object, source: str = "") -> Keyring:
         """From one docker config: a mapping, JSON text or bytes, in ``config.json`` or ``.dockercfg`` form.
         Raises :class:`pullkey.ConfigError`."""
-    @staticmethod
-    def build(
-        secrets: list[tuple[str, str, object, bool]],
-        node: list[tuple[str, str, object, bool]],
-        *,
-        search_policy: str = "merge",
-        strict: bool = False,
-    ) -> tuple[Keyring, list[str], list[str]]:
-        """From source contents ``(name, kind, bytes or [(file, bytes)], is_search_path)``:
-        returns ``(keyring, warnings, used source names)``."""
     def __len__(self) -> int: ...
     def lookup(self, image: str) -> list[Credential]:
         """Credentials for ``image`` in the order the kubelet tries them (the image is normalised first)."""
-    def resolve(self, image: str, cache_policy: str = "auto") -> tuple[str, list[Credential], str]:
+    def resolve(self, image: str, cache_policy: CachePolicy = "auto") -> tuple[str, list[Credential], CacheKeyType]:
         """``(repository, credentials, cacheKeyType)`` for ``image``."""
-    def explain(self, image: str) -> dict[str, Any]:
-        """The ``explain --json`` object (no secret in it)."""
-    def exec_respond(self, request: bytes, cache_policy: str = "auto", cache_duration: int = 300) -> bytes:
-        """Answers one kubelet ``CredentialProviderRequest`` with the ``CredentialProviderResponse`` bytes.
-        Raises :class:`pullkey.InvalidRequest` or :class:`pullkey.InvalidReference`."""
-    def answer_pb(self, image: str, cache_policy: str = "auto", cache_duration: int = 300) -> bytes:
-        """The serialized ``pullkey.v1.GetCredentialsResponse`` for ``image``.
-        Raises :class:`pullkey.InvalidReference`."""
-    def batch_pb(self, images: Sequence[str], cache_policy: str = "auto", cache_duration: int = 300) -> bytes:
-        """The serialized ``pullkey.v1.BatchGetCredentialsResponse``: one result per image, in order; an
-        invalid image is a per-item ``INVALID_ARGUMENT`` error (``reason`` = the reference error code)."""
-    def batch_pb_request(
-        self, request: bytes, start: int, stop: int, cache_policy: str = "auto", cache_duration: int = 300
-    ) -> bytes:
-        """Like :meth:`batch_pb`, for ``images[start:stop]`` of a serialized ``BatchGetCredentialsRequest``.
-        Raises :class:`pullkey.InvalidRequest` when the request is malformed."""
+    def explain(self, image: str) -> KeyringExplanation:
+        """What the ``explain`` command shows for ``image`` (no secret in it)."""
     def match_images(self) -> list[str]:
         """``matchImages`` patterns covering every image a key of this keyring can match."""
 
-def load_provider_config(data: bytes, name: str) -> dict[str, Any]:
+# ---- Internal: the loader and the transports (not part of the public API) ----
+
+@final
+class SourceFile:
+    """A credential source read by the loader: its bytes (for ``secret-dir``: ``[(file name, bytes)]``)."""
+
+    def __new__(
+        cls, name: str, format: SourceFormat, data: bytes | list[tuple[str, bytes]], search_path: bool = False
+    ) -> SourceFile: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def format(self) -> SourceFormat: ...
+    @property
+    def search_path(self) -> bool:
+        """A kubelet search-path candidate (subject to the ``first`` search policy)."""
+
+@final
+class ConfigSource:
+    """One ``sources`` entry of a ``ProviderConfig``."""
+
+    @property
+    def type(self) -> SourceType: ...
+    @property
+    def path(self) -> str | None: ...
+    @property
+    def format(self) -> DockerConfigFormat: ...
+    def with_path(self, path: str) -> ConfigSource:
+        """The same source with another ``path``."""
+    def __eq__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class ProviderConfig:
+    """pullkey's ``ProviderConfig``; ``ProviderConfig()`` is the configuration used without a file."""
+
+    def __new__(cls) -> ProviderConfig: ...
+    @property
+    def root_dir(self) -> str | None:
+        """``rootDir`` as written (relative to the config file's directory), or ``None``."""
+    @property
+    def search_policy(self) -> SearchPolicy: ...
+    @property
+    def strict(self) -> bool: ...
+    @property
+    def sources(self) -> list[ConfigSource]: ...
+    @property
+    def cache_policy(self) -> CachePolicy: ...
+    @property
+    def cache_duration(self) -> int:
+        """``cache.duration`` in whole seconds."""
+
+def load_provider_config(data: bytes, name: str) -> ProviderConfig:
     """Parses pullkey's ``ProviderConfig`` (YAML or JSON, strict). Raises :class:`pullkey.ConfigError`."""
 
 def parse_duration_seconds(text: str) -> int:
@@ -142,11 +183,33 @@ def parse_duration_seconds(text: str) -> int:
 def validate_kubelet_config(files: list[tuple[str, bytes]]) -> list[str]:
     """Every error the kubelet would report for these ``CredentialProviderConfig`` files (empty: valid)."""
 
-def count_batch_images(request: bytes) -> int:
-    """The number of images in a serialized ``pullkey.v1.BatchGetCredentialsRequest``.
-    Raises :class:`pullkey.InvalidRequest` when the request is malformed."""
-
 def render_kubelet_config(
     name: str, match_images: list[str], default_cache_duration: int, args: list[str], env: list[tuple[str, str]]
 ) -> str:
     """A valid ``kubelet.config.k8s.io/v1`` ``CredentialProviderConfig`` (YAML) for this plugin."""
+
+def _build_keyring(
+    secrets: list[SourceFile], node: list[SourceFile], search_policy: SearchPolicy
+) -> tuple[Keyring, list[str], list[str], list[ConfigError]]:
+    """``(keyring, warnings, used source names, the errors of the sources that did not parse)``."""
+
+def _exec_respond(keyring: Keyring, request: bytes, cache_policy: CachePolicy, cache_duration: int) -> bytes:
+    """The kubelet ``CredentialProviderResponse`` bytes for a ``CredentialProviderRequest``.
+    Raises :class:`pullkey.InvalidRequest` or :class:`pullkey.InvalidReference`."""
+
+def _encode_answer(keyring: Keyring, image: str, cache_policy: CachePolicy, cache_duration: int) -> bytes:
+    """The serialized ``pullkey.v1.GetCredentialsResponse`` for ``image``. Raises :class:`pullkey.InvalidReference`."""
+
+def _encode_batch(keyring: Keyring, images: Sequence[str], cache_policy: CachePolicy, cache_duration: int) -> bytes:
+    """The serialized ``pullkey.v1.BatchGetCredentialsResponse``: one result per image, in order; an
+    invalid image is a per-item ``INVALID_ARGUMENT`` error (``reason`` = the reference error code)."""
+
+def _encode_batch_request(
+    keyring: Keyring, request: bytes, start: int, stop: int, cache_policy: CachePolicy, cache_duration: int
+) -> bytes:
+    """Like :func:`_encode_batch`, for ``images[start:stop]`` of a serialized ``BatchGetCredentialsRequest``.
+    Raises :class:`pullkey.InvalidRequest` when the request is malformed."""
+
+def _count_batch_images(request: bytes) -> int:
+    """The number of images in a serialized ``pullkey.v1.BatchGetCredentialsRequest``.
+    Raises :class:`pullkey.InvalidRequest` when the request is malformed."""

@@ -1,22 +1,30 @@
 """The kubelet exec credential provider: the ``pullkey`` executable's entry point.
 
 The kubelet runs ``pullkey [args]`` with a ``CredentialProviderRequest`` on stdin and reads one
-``CredentialProviderResponse`` from stdout (spec/kubelet.md §e.3). On any failure: one line on
+``CredentialProviderResponse`` from stdout (docs/kubelet.md §e.3). On any failure: one line on
 stderr, nothing on stdout, exit 1. On a TTY with nothing piped in: usage on stderr, exit 2.
 
 This is the hot path the kubelet pays for on every uncached pull, so it imports only ``os``,
-``sys`` and the Rust core; JSON in and out is done in Rust. Any other subcommand is handed to
-``pullkey.cli`` (argparse and friends are imported only then).
+``sys`` and the Rust core; JSON in and out is done in Rust. The flags are the shared flag table of
+:mod:`pullkey.options` (hand-parsed here); anything else (a subcommand, ``--help``, a flag the table
+does not know) is handed to :mod:`pullkey.cli`, where argparse gives the proper answer.
 """
 
 from __future__ import annotations
 
 import sys
 
+# NOTE: not `from typing import TYPE_CHECKING`: importing typing costs the exec path ~10 ms.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from pullkey.options import Options
+
 MAX_REQUEST_BYTES = 1 << 20
 USAGE = """\
 usage: pullkey [--config FILE] [--root-dir DIR] [--search-policy merge|first] [--strict]
-               [--cache-policy auto|Image|Registry|Global] [--v=N] [get-credentials] < request.json
+               [--cache-policy auto|Image|Registry|Global] [--cache-duration D] [--v=N]
+               [get-credentials] < request.json
        pullkey {explain,parse,check,kubelet-config,serve,version} ...   (pullkey --help for more)
 
 With no subcommand pullkey is a kubelet image credential provider: it reads one
@@ -24,47 +32,11 @@ CredentialProviderRequest (credentialprovider.kubelet.k8s.io v1, v1beta1 or v1al
 and writes the CredentialProviderResponse on stdout.
 """
 
-_VALUE_FLAGS = {"--config", "--root-dir", "--search-policy", "--cache-policy", "--cache-duration"}
 
-
-def _parse_exec_args(argv: list[str]) -> dict[str, str] | None:
-    """Hand-parses the exec invocation; ``None`` when argv is not an exec invocation (a subcommand,
-    --help, an unknown flag: argparse in pullkey.cli then gives the proper message)."""
-    opts: dict[str, str] = {}
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg == "get-credentials":
-            i += 1
-            continue
-        name, eq, value = arg.partition("=")
-        if name in _VALUE_FLAGS:
-            if not eq:
-                if i + 1 >= len(argv):
-                    return None
-                i += 1
-                value = argv[i]
-            opts[name] = value
-        elif name == "--strict" and not eq:
-            opts["--strict"] = "1"
-        # klog verbosity flags that kubelet configs written for other plugins pass (--v=3, -v 3, -v=3).
-        elif name in ("--v", "-v"):
-            if not eq:
-                if i + 1 >= len(argv):
-                    return None
-                i += 1
-                value = argv[i]
-            if not value.isdigit():
-                return None
-            opts["v"] = value
-        else:
-            return None
-        i += 1
-    return opts
-
-
-def _run(opts: dict[str, str]) -> int:
-    from pullkey import _sources
+def run(options: Options) -> int:
+    """Answers the request on stdin with the loader's state for ``options`` (the exec plugin, and
+    ``pullkey get-credentials`` when argparse had to read the flags)."""
+    from pullkey import _core, _sources
     from pullkey.errors import PullkeyError
 
     if sys.stdin is None or sys.stdin.isatty():
@@ -72,20 +44,12 @@ def _run(opts: dict[str, str]) -> int:
         return 2
     request = sys.stdin.buffer.read(MAX_REQUEST_BYTES + 1)
     try:
-        duration = opts.get("--cache-duration")
-        settings = _sources.load_settings(
-            config_path=opts.get("--config"),
-            root_dir=opts.get("--root-dir"),
-            search_policy=opts.get("--search-policy"),
-            strict=True if "--strict" in opts else None,
-            cache_policy=opts.get("--cache-policy"),
-            cache_duration=None if duration is None else _parse_duration(duration),
-        )
-        keyring, warnings, _, _ = _sources.build(settings)
-        if int(opts.get("v", "0")) >= 1:
-            for warning in warnings:
+        state = _sources.load(options)
+        settings = state.settings
+        if settings.verbosity >= 1:
+            for warning in state.warnings:
                 _sources.write_err(f"pullkey: warning: {warning}")
-        response = keyring.exec_respond(request, settings.cache_policy, settings.cache_duration)
+        response = _core._exec_respond(state.keyring, request, settings.cache_policy, settings.cache_duration)
     except PullkeyError as e:
         _sources.write_err(f"pullkey: {e}")
         return 1
@@ -100,20 +64,25 @@ def _run(opts: dict[str, str]) -> int:
     return 0
 
 
-def _parse_duration(text: str) -> int:
-    from pullkey import _core
-
-    return _core.parse_duration_seconds(text)
-
-
 def main(argv: list[str] | None = None) -> int:
+    from pullkey import options
+    from pullkey.errors import PullkeyError
+
     args = sys.argv[1:] if argv is None else argv
-    opts = _parse_exec_args(args)
-    if opts is None:
+    values = options.parse_exec_args(args)
+    if values is None:
         from pullkey.cli import main as cli_main
 
         return cli_main(args)
-    return _run(opts)
+    try:
+        opts = options.options_from(values)
+    except PullkeyError as e:  # a malformed --cache-duration
+        from pullkey._sources import write_err
+
+        tty = sys.stdin is None or sys.stdin.isatty()
+        write_err(USAGE if tty else f"pullkey: {e}")
+        return 2 if tty else 1
+    return run(opts)
 
 
 def launch() -> None:

@@ -1,4 +1,8 @@
-"""Finding and reading credential sources: the kubelet search paths, extra files, pull secrets.
+"""The one loader's second half: finding and reading credential sources, building the keyring.
+
+:func:`load` is the one ``Options -> Settings -> loaded State`` path (the exec plugin, every CLI
+command, :class:`pullkey.Resolver` and the gRPC daemon through it), and :func:`build_keyring` is the one
+place where ``strict`` is decided, for read errors (here) and parse errors (reported by the core).
 
 Shared by the lean exec path and the long-lived service, so it imports only ``os`` and ``sys``
 (every millisecond of the exec path's start-up is paid by the kubelet on each uncached pull).
@@ -10,114 +14,54 @@ from __future__ import annotations
 import os
 import sys
 
+from pullkey import _core
+from pullkey.options import MAX_SOURCE_BYTES, Options, Settings, settings_from
+
 # NOTE: not `from typing import TYPE_CHECKING`: importing typing costs the exec path ~10 ms.
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from pullkey._core import Keyring
+    from pullkey._core import Keyring, SourceFile
+    from pullkey._types import SearchPolicy, SourceFormat
 
-DEFAULT_ROOT_DIR = "/var/lib/kubelet"
-MAX_SOURCE_BYTES = 16 << 20
-SEARCH_POLICIES = ("merge", "first")
-CACHE_POLICIES = ("auto", "Image", "Registry", "Global")
-DEFAULT_CACHE_DURATION = 300
 MANIFEST_SUFFIXES = (".json", ".yaml", ".yml")
 SECRET_KEYS = (".dockerconfigjson", ".dockercfg")
 
-# A source as the core takes it: (display name, kind, bytes or [(file name, bytes)], search path?).
-Source = tuple[str, str, object, bool]
 
+class State:
+    """One loaded state: the keyring, the settings it was built with, the load's warnings, the sources
+    used and every path whose change should trigger a reload. Never changed after :func:`load`."""
 
-class Settings:
-    """The effective settings: command-line flag > environment > config file > default."""
-
-    __slots__ = (
-        "cache_duration",
-        "cache_policy",
-        "config_path",
-        "cwd",
-        "home",
-        "root_dir",
-        "search_policy",
-        "sources",
-        "strict",
-    )
+    __slots__ = ("keyring", "settings", "used", "warnings", "watched")
 
     def __init__(
-        self,
-        *,
-        config_path: str | None = None,
-        config: dict[str, object] | None = None,
-        root_dir: str | None = None,
-        search_policy: str | None = None,
-        strict: bool | None = None,
-        cache_policy: str | None = None,
-        cache_duration: int | None = None,
-        cwd: str | None = None,
-        home: str | None = None,
-        environ: dict[str, str] | os._Environ[str] | None = None,
+        self, keyring: Keyring, settings: Settings, warnings: list[str], used: list[str], watched: list[str]
     ) -> None:
-        env = os.environ if environ is None else environ
-        cfg = config or {}
-        self.config_path = config_path
-        self.root_dir: str = (
-            root_dir or env.get("PULLKEY_ROOT_DIR") or str(cfg.get("root_dir") or "") or DEFAULT_ROOT_DIR
-        )
-        self.search_policy: str = search_policy or str(cfg.get("search_policy") or "merge")
-        if self.search_policy not in SEARCH_POLICIES:
-            from pullkey.errors import ConfigError
-
-            raise ConfigError(f"--search-policy: expected merge or first, got {self.search_policy!r}")
-        self.strict: bool = bool(cfg.get("strict", False)) if strict is None else strict
-        self.cache_policy: str = cache_policy or str(cfg.get("cache_policy") or "auto")
-        if self.cache_policy not in CACHE_POLICIES:
-            from pullkey.errors import ConfigError
-
-            raise ConfigError(f"--cache-policy: expected one of {', '.join(CACHE_POLICIES)}, got {self.cache_policy!r}")
-        duration = cfg.get("cache_duration", DEFAULT_CACHE_DURATION) if cache_duration is None else cache_duration
-        self.cache_duration: int = int(duration)  # type: ignore[call-overload]
-        raw_sources = cfg.get("sources") or [{"type": "SearchPaths"}]
-        self.sources: list[dict[str, str]] = list(raw_sources)  # type: ignore[call-overload]
-        # os.getcwd() raises when the working directory was removed; the kubelet then resolves "" to it anyway.
-        try:
-            self.cwd: str = cwd if cwd is not None else os.getcwd()
-        except OSError:
-            self.cwd = "."
-        self.home: str = home if home is not None else env.get("HOME", "")
+        self.keyring = keyring
+        self.settings = settings
+        self.warnings = warnings
+        self.used = used
+        self.watched = watched
 
 
-def load_settings(
-    *,
-    config_path: str | None = None,
-    environ: dict[str, str] | os._Environ[str] | None = None,
-    **overrides: object,
-) -> Settings:
-    """Reads pullkey's own config (``--config`` or ``PULLKEY_CONFIG``) and applies the overrides."""
-    env = os.environ if environ is None else environ
-    path = config_path or env.get("PULLKEY_CONFIG") or None
-    config = None
-    if path:
-        from pullkey import _core
-        from pullkey.errors import ConfigError
-
-        try:
-            with open(path, "rb") as f:
-                data = f.read(MAX_SOURCE_BYTES + 1)
-        except OSError as e:
-            raise ConfigError(f"{path}: cannot read pullkey config: {e.strerror}") from None
-        config = _core.load_provider_config(data, path)
-    return Settings(config_path=path, config=config, environ=env, **overrides)  # type: ignore[arg-type]
+def load(options: Options) -> State:
+    """Settings from ``options`` (flags > environment > config file > defaults), then the sources read
+    and the keyring built. Raises ``ConfigError`` (a bad config, or in strict mode a bad source)."""
+    settings = settings_from(options)
+    keyring, warnings, used, watched = build(settings)
+    return State(keyring, settings, warnings, used, watched)
 
 
-def search_path_candidates(root_dir: str, cwd: str, home: str) -> list[tuple[str, str]]:
-    """The kubelet's docker config candidates, in order (spec/kubelet.md §b.2; kubelet config.go).
+def search_path_candidates(root_dir: str, cwd: str, home: str) -> list[tuple[str, SourceFormat]]:
+    """The kubelet's docker config candidates, in order (docs/kubelet.md §b.2;
+    kubernetes/kubernetes pkg/credentialprovider/config.go (v1.34)).
 
     ``config.json`` in ``<root-dir>``, the working directory, ``$HOME/.docker`` and ``/.docker``; then
     ``.dockercfg`` in ``<root-dir>``, the working directory, ``$HOME`` and ``/``. Relative paths are made
     absolute against the working directory. Returns (path, kind) pairs.
     """
     home_docker = os.path.join(home, ".docker") if home else ".docker"
-    out = []
+    out: list[tuple[str, SourceFormat]] = []
     for directory in (root_dir, "", home_docker, "/.docker"):
         out.append((os.path.join(cwd, directory, "config.json"), "config.json"))
     for directory in (root_dir, "", home, "/"):
@@ -157,14 +101,14 @@ def _secret_dir_files(directory: str, warnings: list[str]) -> list[tuple[str, by
     return files or None
 
 
-def _secret_dir_sources(directory: str, warnings: list[str], watched: list[str]) -> list[Source]:
+def _secret_dir_sources(directory: str, warnings: list[str], watched: list[str]) -> list[SourceFile]:
     """A directory of manifest files and/or mounted secret volumes (sorted by name, as the kubelet
     sorts config directories); a directory that is itself a mounted secret counts as one."""
-    out: list[Source] = []
+    out: list[SourceFile] = []
     own = _secret_dir_files(directory, warnings)
     if own is not None:
         watched.extend(os.path.join(directory, key) for key, _ in own)
-        return [(directory, "secret-dir", own, False)]
+        return [_core.SourceFile(directory, "secret-dir", own)]
     try:
         names = sorted(os.listdir(directory))
     except FileNotFoundError:
@@ -181,47 +125,66 @@ def _secret_dir_sources(directory: str, warnings: list[str], watched: list[str])
             files = _secret_dir_files(path, warnings)
             if files is not None:
                 watched.extend(os.path.join(path, key) for key, _ in files)
-                out.append((path, "secret-dir", files, False))
+                out.append(_core.SourceFile(path, "secret-dir", files))
         elif name.endswith(MANIFEST_SUFFIXES):
             watched.append(path)
             data = read_source(path, warnings)
             if data is not None:
-                out.append((path, "secret", data, False))
+                out.append(_core.SourceFile(path, "secret", data))
     return out
 
 
-FORMATS = {"auto": "auto", "config.json": "config.json", "dockercfg": "dockercfg"}
-
-
-def collect(settings: Settings) -> tuple[list[Source], list[Source], list[str], list[str]]:
-    """Reads every configured source: (pull-secret sources, node sources, warnings, watched paths)."""
-    secrets: list[Source] = []
-    node: list[Source] = []
-    warnings: list[str] = []
+def collect(settings: Settings) -> tuple[list[SourceFile], list[SourceFile], list[str], list[str]]:
+    """Reads every configured source: (pull-secret sources, node sources, read problems, watched paths)."""
+    secrets: list[SourceFile] = []
+    node: list[SourceFile] = []
+    problems: list[str] = []
     watched: list[str] = []
     for source in settings.sources:
-        kind = source.get("type")
-        path = source.get("path") or ""
+        kind = source.type
+        path = source.path or ""
         if kind == "SearchPaths":
             for candidate, fmt in search_path_candidates(settings.root_dir, settings.cwd, settings.home):
                 watched.append(candidate)
-                data = read_source(candidate, warnings)
+                data = read_source(candidate, problems)
                 if data is not None:
-                    node.append((candidate, fmt, data, True))
+                    node.append(_core.SourceFile(candidate, fmt, data, search_path=True))
         elif kind == "DockerConfig":
             watched.append(path)
-            data = read_source(path, warnings, "docker config file")
+            data = read_source(path, problems, "docker config file")
             if data is not None:
-                node.append((path, FORMATS.get(source.get("format") or "auto", "auto"), data, False))
+                node.append(_core.SourceFile(path, source.format, data))
         elif kind == "PullSecret":
             watched.append(path)
-            data = read_source(path, warnings, "pull-secret file")
+            data = read_source(path, problems, "pull-secret file")
             if data is not None:
-                secrets.append((path, "secret", data, False))
+                secrets.append(_core.SourceFile(path, "secret", data))
         elif kind == "PullSecretDir":
             watched.append(path)
-            secrets.extend(_secret_dir_sources(path, warnings, watched))
-    return secrets, node, warnings, watched
+            secrets.extend(_secret_dir_sources(path, problems, watched))
+    return secrets, node, problems, watched
+
+
+def build_keyring(
+    secrets: list[SourceFile],
+    node: list[SourceFile],
+    search_policy: SearchPolicy,
+    strict: bool,
+    problems: list[str] | None = None,
+) -> tuple[Keyring, list[str], list[str]]:
+    """The merged keyring of read sources: (keyring, warnings, used source names).
+
+    The one owner of ``strict``: a source that could not be read (``problems``, from :func:`collect`) or
+    that the core could not parse is a warning, or in strict mode a ``ConfigError`` (the first one:
+    read problems before parse errors)."""
+    if strict and problems:
+        from pullkey.errors import ConfigError
+
+        raise ConfigError(problems[0], code="unreadable_source")
+    keyring, warnings, used, skipped = _core._build_keyring(secrets, node, search_policy)
+    if strict and skipped:
+        raise skipped[0]
+    return keyring, [*(problems or ()), *warnings], used
 
 
 def build(settings: Settings) -> tuple[Keyring, list[str], list[str], list[str]]:
@@ -229,15 +192,9 @@ def build(settings: Settings) -> tuple[Keyring, list[str], list[str], list[str]]
 
     Raises ``ConfigError`` in strict mode when a source is malformed or missing.
     """
-    from pullkey._core import Keyring
-
-    secrets, node, warnings, watched = collect(settings)
-    if settings.strict and warnings:
-        from pullkey.errors import ConfigError
-
-        raise ConfigError(warnings[0])
-    keyring, more, used = Keyring.build(secrets, node, search_policy=settings.search_policy, strict=settings.strict)
-    return keyring, warnings + more, used, watched
+    secrets, node, problems, watched = collect(settings)
+    keyring, warnings, used = build_keyring(secrets, node, settings.search_policy, settings.strict, problems)
+    return keyring, warnings, used, watched
 
 
 def write_err(line: str) -> None:

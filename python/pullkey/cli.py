@@ -1,4 +1,9 @@
-"""The ``pullkey`` command line (everything but the kubelet exec path, which is :mod:`pullkey._exec`)."""
+"""The ``pullkey`` command line: every subcommand but ``serve`` (the gRPC daemon, :mod:`pullkey.grpc_server`).
+
+The kubelet exec path is :mod:`pullkey._exec`; it hands an invocation it does not recognise to
+:func:`main`. Every command reads the shared flags of :mod:`pullkey.options` (before or after the
+subcommand, never abbreviated) and loads sources through :class:`pullkey.service.Resolver`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,9 @@ from collections.abc import Iterable, Sequence
 import orjson
 
 from pullkey import _core, _sources
-from pullkey.errors import PullkeyError
+from pullkey.errors import ConfigError, PullkeyError
+from pullkey.options import ROOT_DIR_ENV, Options, add_source_flags, options_from, settings_from
+from pullkey.service import Resolver
 
 
 def _out(text: str) -> None:
@@ -24,25 +31,10 @@ def _json_line(obj: object) -> None:
 _SUBCOMMANDS = {"get-credentials", "explain", "parse", "check", "kubelet-config", "version"}
 
 
-def _add_source_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="pullkey ProviderConfig file (env PULLKEY_CONFIG)")
-    p.add_argument("--root-dir", help="the kubelet --root-dir (env PULLKEY_ROOT_DIR, default /var/lib/kubelet)")
-    p.add_argument("--search-policy", choices=_sources.SEARCH_POLICIES, help="merge (default) or first (kubelet)")
-    p.add_argument("--strict", action="store_true", default=None, help="a malformed source is an error")
-    p.add_argument("--cache-policy", choices=_sources.CACHE_POLICIES, help="cacheKeyType policy (default auto)")
-    p.add_argument("--cache-duration", help="cacheDuration of kubelet answers, a Go duration (default 5m)")
-    p.add_argument("--v", "-v", dest="verbosity", type=int, default=0, help="log verbosity (klog style)")
-
-
-def _settings(args: argparse.Namespace) -> _sources.Settings:
-    return _sources.load_settings(
-        config_path=args.config,
-        root_dir=args.root_dir,
-        search_policy=args.search_policy,
-        strict=args.strict,
-        cache_policy=args.cache_policy,
-        cache_duration=None if args.cache_duration is None else _core.parse_duration_seconds(args.cache_duration),
-    )
+def _loaded(options: Options) -> Resolver:
+    resolver = Resolver(options)
+    resolver.load()
+    return resolver
 
 
 def _references(refs: Iterable[str]) -> list[str]:
@@ -55,7 +47,7 @@ def _references(refs: Iterable[str]) -> list[str]:
     return out
 
 
-def cmd_parse(args: argparse.Namespace) -> int:
+def cmd_parse(args: argparse.Namespace, _options: Options) -> int:
     texts = _references(args.refs)
     results = _core.parse_references(texts, normalize=not args.raw)
     failed = 0
@@ -93,12 +85,10 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def cmd_explain(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    keyring, warnings, used, _ = _sources.build(settings)
-    result = keyring.explain(args.image)
-    result["sources"] = used
-    result["warnings"] = warnings
+def cmd_explain(args: argparse.Namespace, options: Options) -> int:
+    resolver = _loaded(options)
+    result = resolver.explain(args.image)
+    settings, used, warnings = resolver.state.settings, result["sources"], result["warnings"]
     if args.json:
         _json_line(result)
         return 0
@@ -133,7 +123,7 @@ def _kubelet_config_files(path: str) -> list[tuple[str, bytes]]:
             if n.endswith(_sources.MANIFEST_SUFFIXES) and not os.path.isdir(os.path.join(path, n))
         )
         if not names:
-            raise PullkeyError(f"{path}: no .json, .yaml or .yml file in the directory")
+            raise ConfigError(f"{path}: no .json, .yaml or .yml file in the directory")
     else:
         names = [path]
     files = []
@@ -143,22 +133,22 @@ def _kubelet_config_files(path: str) -> list[tuple[str, bytes]]:
     return files
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_check(args: argparse.Namespace, options: Options) -> int:
     errors: list[str] = []
     try:
-        settings = _settings(args)
+        settings = settings_from(options)
     except PullkeyError as e:
         _out(f"error: {e}")
         return 1
     _out(f"config: {settings.config_path or '(none: kubelet search paths under ' + settings.root_dir + ')'}")
     secrets, node, warnings, _ = _sources.collect(settings)
-    for name, kind, data, _search in secrets + node:
-        try:
-            keyring, _, _ = _core.Keyring.build([(name, kind, data, False)], [], strict=True)
+    for source in secrets + node:
+        try:  # each source on its own, strictly
+            keyring, _, _ = _sources.build_keyring([source], [], "merge", strict=True)
         except PullkeyError as e:
             errors.append(str(e))
             continue
-        _out(f"ok: {name}: {len(keyring)} credential(s)")
+        _out(f"ok: {source.name}: {len(keyring)} credential(s)")
     errors.extend(warnings)
     if args.kubelet_config:
         try:
@@ -176,71 +166,80 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def cmd_kubelet_config(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    keyring, _, _, _ = _sources.build(settings)
-    match_images = args.match_image or keyring.match_images()
+def cmd_kubelet_config(args: argparse.Namespace, options: Options) -> int:
+    resolver = _loaded(options)
+    match_images = args.match_image or resolver.state.keyring.match_images()
     if not match_images:
-        raise PullkeyError("no registry keys found in the configured sources; pass --match-image PATTERN")
-    # The plugin must answer with the settings this config was generated for: hand them on as args.
+        raise ConfigError("no registry keys found in the configured sources; pass --match-image PATTERN")
+    # The plugin must answer with the settings this config was generated for: hand on what flags and
+    # environment set (the config file's own fields it reads itself). The kubelet runs the plugin
+    # from / with its own environment: paths are made absolute, environment variables become `env`.
+    flags = vars(args)
+    settings = resolver.state.settings
     extra_args = []
-    if args.config:
-        extra_args += ["--config", os.path.abspath(args.config)]
-    for flag, value in (
-        ("--search-policy", args.search_policy),
-        ("--cache-policy", args.cache_policy),
-        ("--cache-duration", args.cache_duration),
+    if settings.config_path:
+        extra_args += ["--config", os.path.abspath(settings.config_path)]
+    for flag, dest in (
+        ("--search-policy", "search_policy"),
+        ("--cache-policy", "cache_policy"),
+        ("--cache-duration", "cache_duration"),
     ):
-        if value:
-            extra_args += [flag, value]
-    if args.strict:
+        if flags.get(dest):
+            extra_args += [flag, str(flags[dest])]
+    if options.strict:
         extra_args.append("--strict")
     extra_args += args.arg or []
     env = []
-    if args.root_dir:
-        env.append(("PULLKEY_ROOT_DIR", os.path.abspath(args.root_dir)))
+    root_dir = options.root_dir or os.environ.get(ROOT_DIR_ENV)
+    if root_dir:
+        env.append((ROOT_DIR_ENV, os.path.abspath(root_dir)))
     sys.stdout.write(_core.render_kubelet_config(args.name, match_images, settings.cache_duration, extra_args, env))
     return 0
 
 
-def cmd_version(_args: argparse.Namespace) -> int:
+def cmd_version(_args: argparse.Namespace, _options: Options) -> int:
     _out(f"pullkey {_core.__version__}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line. The shared flags are accepted before and after the subcommand (a flag given
+    after it wins); long flags are never abbreviated (``allow_abbrev=False``), as on the exec path."""
     parser = argparse.ArgumentParser(
         prog="pullkey",
         description="Kubernetes image credential provider. With no subcommand: the kubelet exec plugin "
-        "(CredentialProviderRequest on stdin, CredentialProviderResponse on stdout).",
+        "(CredentialProviderRequest on stdin, CredentialProviderResponse on stdout), configured by the "
+        "options below.",
+        allow_abbrev=False,
     )
     parser.add_argument("--version", action="version", version=f"pullkey {_core.__version__}")
+    add_source_flags(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("get-credentials", help="the kubelet exec plugin (the default)")
-    _add_source_flags(p)
+    def command(name: str, help_text: str, *, source_flags: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, allow_abbrev=False)
+        if source_flags:
+            add_source_flags(p)
+        return p
 
-    p = sub.add_parser(
-        "explain", help="which keys and credentials open IMAGE, in kubelet order, and why not the others"
-    )
-    _add_source_flags(p)
+    command("get-credentials", "the kubelet exec plugin (the default)")
+
+    p = command("explain", "which keys and credentials open IMAGE, in kubelet order, and why not the others")
     p.add_argument("--json", action="store_true", help="one JSON object")
     p.add_argument("image")
     p.set_defaults(func=cmd_explain)
 
-    p = sub.add_parser("parse", help="parse image references (- reads them from stdin)")
+    p = command("parse", "parse image references (- reads them from stdin)", source_flags=False)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--raw", action="store_true", help="raw Parse (no docker.io/library normalisation)")
     p.add_argument("refs", nargs="+", metavar="REF")
     p.set_defaults(func=cmd_parse)
 
-    p = sub.add_parser("check", help="validate pullkey's config, every source, and a kubelet CredentialProviderConfig")
-    _add_source_flags(p)
+    p = command("check", "validate pullkey's config, every source, and a kubelet CredentialProviderConfig")
     p.add_argument("--kubelet-config", help="a CredentialProviderConfig file or directory")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("kubelet-config", help="print a CredentialProviderConfig for this plugin")
-    _add_source_flags(p)
+    p = command("kubelet-config", "print a CredentialProviderConfig for this plugin")
     p.add_argument("--name", default="pullkey", help="the executable name in the kubelet's bin dir")
     p.add_argument("--match-image", action="append", help="matchImages entry (default: from the keys found)")
     p.add_argument("--arg", action="append", help="extra argument for the plugin")
@@ -250,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("rest", nargs=argparse.REMAINDER)
     # Listed for --help only: main() hands `serve` and its flags to the gRPC server before argparse runs.
 
-    p = sub.add_parser("version", help="print the version")
+    p = command("version", "print the version", source_flags=False)
     p.set_defaults(func=cmd_version)
     return parser
 
@@ -267,24 +266,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve_main(args_list[:at] + args_list[at + 1 :])
     parser = build_parser()
     args = parser.parse_args(args_list)
-    func = getattr(args, "func", None)
-    if func is None:  # get-credentials with flags argparse had to check, or no command at all
-        from pullkey._exec import _run
-
-        opts = {
-            flag: str(value)
-            for flag, value in (
-                ("--config", getattr(args, "config", None)),
-                ("--root-dir", getattr(args, "root_dir", None)),
-                ("--search-policy", getattr(args, "search_policy", None)),
-                ("--cache-policy", getattr(args, "cache_policy", None)),
-                ("--strict", getattr(args, "strict", None)),
-            )
-            if value
-        }
-        return _run(opts)
     try:
-        code: int = func(args)
+        options = options_from(vars(args))
+    except PullkeyError as e:
+        sys.stderr.write(f"pullkey: {e}\n")
+        return 1
+    func = getattr(args, "func", None)
+    if func is None:  # get-credentials with flags only argparse reads (-v3), or no command at all
+        from pullkey._exec import run
+
+        return run(options)
+    try:
+        code: int = func(args, options)
     except PullkeyError as e:
         sys.stderr.write(f"pullkey: {e}\n")
         return 1

@@ -26,12 +26,15 @@ pub struct SourceFile<B = Vec<u8>> {
     pub search_path: bool,
 }
 
-/// A built keyring, the warnings about sources that were skipped, and the sources that were used.
+/// A built keyring, the warnings about sources that were skipped, the sources that were used, and
+/// the error of each source that did not parse (its name in front; the caller decides whether that
+/// is fatal: `strict` is a loader setting, decided in one place by the Python loader).
 #[derive(Debug, Clone, Default)]
 pub struct Built {
     pub keyring: Keyring,
     pub warnings: Vec<String>,
     pub used: Vec<String>,
+    pub skipped: Vec<CoreError>,
 }
 
 pub use crate::config::SearchPolicy;
@@ -86,13 +89,9 @@ fn add_all(group: &mut BasicKeyring, name: &str, config: DockerConfig, warnings:
 /// Builds the merged keyring: one group for every pull secret (they share one keyring, docs/kubelet.md §d), then
 /// one group for node files (search paths and extra docker configs, in the order given).
 ///
-/// A source that does not parse is skipped with a warning naming it, or is an error when `strict`.
-pub fn build_keyring<B: AsRef<[u8]>>(
-    secrets: &[SourceFile<B>],
-    node: &[SourceFile<B>],
-    policy: SearchPolicy,
-    strict: bool,
-) -> Result<Built, CoreError> {
+/// A source that does not parse is skipped with a warning naming it, and its error is kept in
+/// `Built::skipped`.
+pub fn build_keyring<B: AsRef<[u8]>>(secrets: &[SourceFile<B>], node: &[SourceFile<B>], policy: SearchPolicy) -> Built {
     let mut built = Built::default();
     let mut secret_group = BasicKeyring::new();
     let mut node_group = BasicKeyring::new();
@@ -104,8 +103,7 @@ pub fn build_keyring<B: AsRef<[u8]>>(
                     add_all(&mut secret_group, &name, config, &mut built.warnings);
                 }
             }
-            Err(err) if strict => return Err(in_source(&source.name, err)),
-            Err(err) => built.warnings.push(format!("{}: skipped: {err}", source.name)),
+            Err(err) => skip(&mut built, &source.name, err),
         }
     }
     // `first`: among search-path candidates, the first parseable config.json wins, else the first
@@ -127,12 +125,16 @@ pub fn build_keyring<B: AsRef<[u8]>>(
                     add_all(&mut node_group, &name, config, &mut built.warnings);
                 }
             }
-            Err(err) if strict => return Err(in_source(&source.name, err)),
-            Err(err) => built.warnings.push(format!("{}: skipped: {err}", source.name)),
+            Err(err) => skip(&mut built, &source.name, err),
         }
     }
     secret_group.shrink_to_fit();
     node_group.shrink_to_fit();
     built.keyring.groups = vec![secret_group, node_group];
-    Ok(built)
+    built
+}
+
+fn skip(built: &mut Built, name: &str, err: CoreError) {
+    built.warnings.push(format!("{name}: skipped: {err}"));
+    built.skipped.push(in_source(name, err));
 }

@@ -13,7 +13,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2
 
 from pullkey import errors
-from pullkey._core import count_batch_images
+from pullkey._core import _count_batch_images as count_batch_images
 from pullkey.server import defaults, memory
 from pullkey.server.interceptor import INTERNAL_MESSAGE, safe_traceback
 from pullkey.server.metrics import Metrics

@@ -1,0 +1,68 @@
+"""The typed vocabulary shared by the Rust core and Python: policy, format and source names, the
+``explain`` result.
+
+The names are spelled once at run time, by the core (``_core.CACHE_POLICIES``, ``_core.SEARCH_POLICIES``,
+``_core.SOURCE_TYPES``, ``_core.DOCKER_CONFIG_FORMATS``, ``_core.SOURCE_FORMATS``); the ``Literal``
+types below repeat them for the type checker, and ``tests/test_options.py`` checks that both agree.
+
+Imports ``typing``: never import this module on the exec path except under ``TYPE_CHECKING``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+CachePolicy = Literal["auto", "Image", "Registry", "Global"]
+"""pullkey's ``cache.policy``: which ``cacheKeyType`` to answer with (``auto`` = the widest exact one)."""
+
+CacheKeyType = Literal["Image", "Registry", "Global"]
+"""The kubelet's ``cacheKeyType`` of an answer."""
+
+SearchPolicy = Literal["merge", "first"]
+"""How the kubelet's docker config search paths combine: every file (``merge``) or the first (``first``)."""
+
+SourceType = Literal["SearchPaths", "DockerConfig", "PullSecret", "PullSecretDir"]
+"""The ``type`` of a ``sources`` entry in pullkey's ``ProviderConfig``."""
+
+DockerConfigFormat = Literal["auto", "config.json", "dockercfg"]
+"""The ``format`` of a ``DockerConfig`` source."""
+
+SourceFormat = Literal["auto", "config.json", "dockercfg", "secret", "secret-dir"]
+"""What the bytes of a :class:`pullkey._core.SourceFile` are: a docker config (in one of its
+formats), a file of Secret manifests, or the files of a mounted secret volume."""
+
+
+class ExplainedCredential(TypedDict):
+    """A credential that opens the image, in the order the kubelet tries them (no secret in it)."""
+
+    key: str
+    raw_key: str
+    username: str
+    source: str
+    fallback: bool
+
+
+class RejectedKey(TypedDict):
+    """A registry key that does not match the image, and why."""
+
+    key: str
+    raw_key: str
+    source: str
+    reason: str
+
+
+class KeyringExplanation(TypedDict):
+    """What :meth:`pullkey.Keyring.explain` returns."""
+
+    image: str
+    repository: str
+    credentials: list[ExplainedCredential]
+    rejected: list[RejectedKey]
+
+
+class Explanation(KeyringExplanation):
+    """The ``explain --json`` object (:meth:`pullkey.Resolver.explain`): the keyring's explanation
+    plus the sources that were read and the warnings of the load."""
+
+    sources: list[str]
+    warnings: list[str]
