@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PULLKEY, Node, request, run_plugin, write_config
+from conftest import PULLKEY, Node, Run, request, run_plugin, write_config
 
 CANARY = "CANARY-h4rd3n-9b2e"
 
@@ -24,6 +24,12 @@ def one_line(stderr: bytes) -> str:
     assert text.count("\n") == 1 and text.endswith("\n"), f"expected exactly one stderr line, got {text[:2000]!r}"
     assert "Traceback" not in text
     return text
+
+
+def usernames(run: Run) -> list[str]:
+    auth = run.json()["auth"]
+    assert isinstance(auth, dict)
+    return [v["username"] for v in auth.values()]
 
 
 def provider_config(path: Path, sources: list[dict[str, str]], **extra: object) -> Path:
@@ -50,7 +56,7 @@ def test_deeply_nested_yaml_is_refused_quickly(node: Node, tmp_path: Path, opene
     # Today: 120 s for 256 KiB. The bound is generous so that a loaded CI machine never flakes.
     assert elapsed < 10, f"{elapsed:.1f} s for a 256 KiB nested YAML document"
     assert run.returncode == 0, run.stderr
-    assert [v["username"] for v in run.json()["auth"].values()] == ["u"]  # the other sources still answer
+    assert usernames(run) == ["u"]  # the other sources still answer
     err = run.stderr.decode()
     assert str(secret) in err and "nest" in err, err
     strict = node.run(request("r.example/app"), "--config", str(cfg), "--strict")
@@ -67,7 +73,7 @@ def test_fifo_in_search_path_does_not_block(node: Node) -> None:
     write_config(node.home / ".docker" / "config.json", {"r.example": {"username": "u", "password": CANARY}})
     run = node.run(request("r.example/app"), "--v=1")  # run_plugin has a 60 s timeout
     assert run.returncode == 0, run.stderr
-    assert [v["username"] for v in run.json()["auth"].values()] == ["u"]
+    assert usernames(run) == ["u"]
     assert "not a regular file" in run.stderr.decode()
 
 
@@ -267,5 +273,7 @@ def test_same_file_on_two_search_paths_counts_once(node: Node, where: str) -> No
         run = node.run(request("r.example/app"))
     assert run.returncode == 0, run.stderr
     resp = run.json()
-    assert list(resp["auth"]) == ["r.example"]
+    auth = resp["auth"]
+    assert isinstance(auth, dict)
+    assert list(auth) == ["r.example"]
     assert resp["cacheKeyType"] == "Registry"
