@@ -41,7 +41,7 @@ demo: install ## run a kubelet request through the exec plugin on the sample nod
 
 .PHONY: e2e-deps
 e2e-deps: ## install the Debian packages the end-to-end tests need (docker-registry, skopeo, ...)
-	bash ci/install-e2e-deps.sh
+	bash scripts/install-e2e-deps.sh
 
 .PHONY: format
 format: $(STAMP) ## format Rust and Python

@@ -29,7 +29,9 @@ from pathlib import Path
 import kubelet_sim as ks
 import pytest
 
-INSTALL_HINT = "install them with: sudo ci/install-e2e-deps.sh (Debian packages docker-registry, skopeo, apache2-utils)"
+INSTALL_HINT = (
+    "install them with: sudo scripts/install-e2e-deps.sh (Debian packages docker-registry, skopeo, apache2-utils)"
+)
 TOOLS = {"docker-registry": "docker-registry", "skopeo": "skopeo", "htpasswd": "apache2-utils"}
 API_V1 = "credentialprovider.kubelet.k8s.io/v1"
 IMAGE_PATH = "team/app"
