@@ -46,16 +46,16 @@ e2e-deps: ## install the Debian packages the end-to-end tests need (docker-regis
 .PHONY: format
 format: $(STAMP) ## format Rust and Python
 	cargo fmt
-	$(VENV)/bin/ruff check --fix python tests bench
-	$(VENV)/bin/ruff format python tests bench
+	$(VENV)/bin/ruff check --fix python tests bench oracles
+	$(VENV)/bin/ruff format python tests bench oracles
 
 .PHONY: lint
 lint: $(STAMP) ## rustfmt, clippy, ruff, mypy, stubtest
 	cargo fmt --check
 	cargo clippy -q --all-targets -- -D warnings
 	cargo clippy -q --all-targets --features python -- -D warnings
-	$(VENV)/bin/ruff check python tests bench
-	$(VENV)/bin/ruff format --check python tests bench
+	$(VENV)/bin/ruff check python tests bench oracles
+	$(VENV)/bin/ruff format --check python tests bench oracles
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest pullkey._core --allowlist .stubtest-allowlist
 
