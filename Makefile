@@ -49,13 +49,16 @@ format: $(STAMP) ## format Rust and Python
 	$(VENV)/bin/ruff check --fix python tests bench oracles
 	$(VENV)/bin/ruff format python tests bench oracles
 
-.PHONY: lint
-lint: $(STAMP) ## rustfmt, clippy, ruff, mypy, stubtest
+.PHONY: format-check
+format-check: $(STAMP) ## fail when `make format` would change a file (rustfmt, ruff format)
 	cargo fmt --check
+	$(VENV)/bin/ruff format --check python tests bench oracles
+
+.PHONY: lint
+lint: format-check ## format-check, clippy, ruff, mypy, stubtest
 	cargo clippy -q --all-targets -- -D warnings
 	cargo clippy -q --all-targets --features python -- -D warnings
 	$(VENV)/bin/ruff check python tests bench oracles
-	$(VENV)/bin/ruff format --check python tests bench oracles
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest pullkey._core --allowlist .stubtest-allowlist
 
@@ -77,6 +80,10 @@ test-python: build-dev ## pytest (unit, exec, gRPC, end-to-end)
 
 .PHONY: test
 test: install e2e-deps test-rust lint protos-check test-python ## everything CI runs, from a fresh clone
+
+.PHONY: test-fast
+test-fast: build-dev test-rust lint ## the quick local loop: no apt packages, no e2e registry tests, no protos check
+	$(PY) -m pytest -q --ignore tests/e2e
 
 .PHONY: bench
 bench: build-prod ## benchmarks against peers (optimised build); writes bench/results/RESULTS.md and grpc.md
