@@ -31,7 +31,8 @@ build-prod: $(STAMP) ## build an optimised wheel and install it (what benchmarks
 	$(PY) -m pip install -q dist/*.whl
 
 .PHONY: demo
-demo: install ## run a kubelet request through the exec plugin on the sample node credentials
+demo: install ## run a kubelet request through the exec plugin on the sample credentials (README "Use it")
+	@echo '$$ export HOME=$$PWD/examples/home'
 	@echo '$$ pullkey --config examples/pullkey.yaml < examples/request.json'
 	@HOME=$(CURDIR)/examples/home $(VENV)/bin/pullkey --config examples/pullkey.yaml < examples/request.json
 	@echo
