@@ -44,6 +44,7 @@ __all__ = [
     "ProviderConfig",
     "Response",
     "RunFn",
+    "SplitURL",
     "UnionDockerKeyring",
     "build_request",
     "decode_docker_config",
@@ -61,6 +62,8 @@ __all__ = [
     "parse_schemeless",
     "read_docker_config_file",
     "split_host_port",
+    "split_url",
+    "split_urls_match",
     "strict_decode_response",
     "urls_match",
     "urls_match_str",
@@ -463,6 +466,8 @@ def filepath_match(pattern: str, name: str) -> bool:
     ``*`` matches any run of non-``/`` bytes, ``?`` one non-``/`` character, ``[...]``/``[^...]``
     a class with ranges, ``\\`` escapes. Case-sensitive.
     """
+    if not any(c in pattern for c in "*?[\\"):
+        return pattern == name  # no wildcard, class or escape: the chunk match is a plain comparison
     pat, nm = _to_bytes(pattern), _to_bytes(name)
     while pat:
         star, chunk, pat = _scan_chunk(pat)
@@ -498,17 +503,30 @@ def _split_url(host: str) -> tuple[list[str], str]:
     return name.split("."), port
 
 
+SplitURL = tuple[list[str], str, bytes]
+"""A parsed URL as URLsMatch compares it: host labels, port, path bytes."""
+
+
+def split_url(url: tuple[str, str]) -> SplitURL:
+    """kubelet SplitURL on a parsed ``(host, path)`` pair, with the path as bytes."""
+    labels, port = _split_url(url[0])
+    return labels, port, _to_bytes(url[1])
+
+
 def urls_match(glob: tuple[str, str], target: tuple[str, str]) -> bool:
     """kubelet URLsMatch on parsed ``(host, path)`` pairs (spec §c.2); a malformed glob → False."""
-    glob_host, glob_path = glob
-    target_host, target_path = target
-    glob_labels, glob_port = _split_url(glob_host)
-    target_labels, target_port = _split_url(target_host)
+    return split_urls_match(split_url(glob), split_url(target))
+
+
+def split_urls_match(glob: SplitURL, target: SplitURL) -> bool:
+    """:func:`urls_match` on :func:`split_url` forms (what a caller that parses once keeps)."""
+    glob_labels, glob_port, glob_path = glob
+    target_labels, target_port, target_path = target
     if glob_port != target_port:
         return False
     if len(glob_labels) != len(target_labels):
         return False
-    if not _to_bytes(target_path).startswith(_to_bytes(glob_path)):
+    if not target_path.startswith(glob_path):
         return False
     try:
         return all(filepath_match(g, t) for g, t in zip(glob_labels, target_labels, strict=True))

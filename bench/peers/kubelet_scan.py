@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from oracles.kubelet_sim import (
     DEFAULT_REGISTRY_HOST,
     BadPattern,
+    SplitURL,
     filepath_match,
     is_default_registry_match,
     normalize_key,
     parse_schemeless,
-    urls_match,
+    split_url,
+    split_urls_match,
     urls_match_str,
 )
 from oracles.kubelet_sim import BasicDockerKeyring as _ModelKeyring
@@ -81,15 +83,15 @@ class BasicDockerKeyring:
 
 class PreparsedScanKeyring(BasicDockerKeyring):
     """A context peer: the same linear scan, but keys are parsed once at ``add`` and the image once per
-    lookup (what an optimised Python port of the kubelet would do): the model's ``urls_match`` (the
-    kubelet's ``URLsMatch``) per key on the parsed forms. Same answers, fewer parses."""
+    lookup (what an optimised Python port of the kubelet would do), split into labels, port and path
+    once too; then the model's ``URLsMatch`` comparison per key. Same answers, fewer parses."""
 
     def add(self, entries: dict[str, tuple[str, str]]) -> None:
         super().add(entries)
-        self._parsed: list[tuple[str, tuple[str, str]]] = []
+        self._parsed: list[tuple[str, SplitURL]] = []
         for key in self.index:
             try:
-                self._parsed.append((key, parse_schemeless(key)))
+                self._parsed.append((key, split_url(parse_schemeless(key))))
             except ValueError:
                 continue  # URLsMatchStr would fail on this key for every image
 
@@ -97,12 +99,12 @@ class PreparsedScanKeyring(BasicDockerKeyring):
         creds = self._model.entries
         out: list[AuthConfig] = []
         try:
-            target = parse_schemeless(image)
+            target: SplitURL | None = split_url(parse_schemeless(image))
         except ValueError:
             target = None
         if target is not None:
             for key, glob in self._parsed:
-                if urls_match(glob, target):
+                if split_urls_match(glob, target):
                     out.extend(AuthConfig(key, user, password) for user, password, _ in creds[key])
         if out:
             return out
