@@ -31,7 +31,8 @@ build-prod: $(STAMP) ## build an optimised wheel and install it (what benchmarks
 	$(PY) -m pip install -q dist/*.whl
 
 .PHONY: demo
-demo: install ## run a kubelet request through the exec plugin on the sample node credentials
+demo: install ## run a kubelet request through the exec plugin on the sample credentials (README "Use it")
+	@echo '$$ export HOME=$$PWD/examples/home'
 	@echo '$$ pullkey --config examples/pullkey.yaml < examples/request.json'
 	@HOME=$(CURDIR)/examples/home $(VENV)/bin/pullkey --config examples/pullkey.yaml < examples/request.json
 	@echo
@@ -44,21 +45,24 @@ demo: install ## run a kubelet request through the exec plugin on the sample nod
 
 .PHONY: e2e-deps
 e2e-deps: ## install the Debian packages the end-to-end tests need (docker-registry, skopeo, ...)
-	bash ci/install-e2e-deps.sh
+	bash scripts/install-e2e-deps.sh
 
 .PHONY: format
 format: $(STAMP) ## format Rust and Python
 	cargo fmt
-	$(VENV)/bin/ruff check --fix python tests bench
-	$(VENV)/bin/ruff format python tests bench
+	$(VENV)/bin/ruff check --fix python tests bench oracles
+	$(VENV)/bin/ruff format python tests bench oracles
+
+.PHONY: format-check
+format-check: $(STAMP) ## fail when `make format` would change a file (rustfmt, ruff format)
+	cargo fmt --check
+	$(VENV)/bin/ruff format --check python tests bench oracles
 
 .PHONY: lint
-lint: $(STAMP) ## rustfmt, clippy, ruff, mypy, stubtest
-	cargo fmt --check
+lint: format-check ## format-check, clippy, ruff, mypy, stubtest
 	cargo clippy -q --all-targets -- -D warnings
 	cargo clippy -q --all-targets --features python -- -D warnings
-	$(VENV)/bin/ruff check python tests bench
-	$(VENV)/bin/ruff format --check python tests bench
+	$(VENV)/bin/ruff check python tests bench oracles
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest pullkey._core --allowlist .stubtest-allowlist
 
@@ -80,6 +84,10 @@ test-python: build-dev ## pytest (unit, exec, gRPC, end-to-end)
 
 .PHONY: test
 test: install e2e-deps test-rust lint protos-check test-python ## everything CI runs, from a fresh clone
+
+.PHONY: test-fast
+test-fast: build-dev test-rust lint ## the quick local loop: no apt packages, no e2e registry tests, no protos check
+	$(PY) -m pytest -q --ignore tests/e2e
 
 .PHONY: bench
 bench: build-prod ## benchmarks against peers (optimised build); writes bench/results/RESULTS.md and grpc.md

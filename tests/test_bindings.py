@@ -10,7 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pullkey import InvalidReference, Keyring, PullkeyError, parse_reference, parse_references
-from reference_oracle import Ref, parse, parse_normalized
+
+from oracles.reference import Ref
+from oracles.reference import parse_normalized_or_code as parse_normalized
+from oracles.reference import parse_or_code as parse
 
 HEX64 = "a" * 64
 

@@ -1,4 +1,4 @@
-"""Table tests for the kubelet oracle (tests/kubelet_sim.py).
+"""Table tests for the kubelet oracle (oracles/kubelet_sim.py).
 
 Expected values come from spec/kubelet.md (section numbers cited per table), from the kubelet's
 own test tables in kubernetes/kubernetes pkg/credentialprovider (keyring_test.go, config_test.go),
@@ -13,8 +13,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import kubelet_sim as ks
 import pytest
+
+from oracles import kubelet_sim as ks
 
 V1 = "credentialprovider.kubelet.k8s.io/v1"
 V1BETA1 = "credentialprovider.kubelet.k8s.io/v1beta1"

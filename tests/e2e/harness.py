@@ -26,10 +26,13 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import kubelet_sim as ks
 import pytest
 
-INSTALL_HINT = "install them with: sudo ci/install-e2e-deps.sh (Debian packages docker-registry, skopeo, apache2-utils)"
+from oracles import kubelet_sim as ks
+
+INSTALL_HINT = (
+    "install them with: sudo scripts/install-e2e-deps.sh (Debian packages docker-registry, skopeo, apache2-utils)"
+)
 TOOLS = {"docker-registry": "docker-registry", "skopeo": "skopeo", "htpasswd": "apache2-utils"}
 API_V1 = "credentialprovider.kubelet.k8s.io/v1"
 IMAGE_PATH = "team/app"
@@ -435,7 +438,7 @@ def pulled_layer_digests(layout: Path) -> set[str]:
 
 
 # --------------------------------------------------------------------------------------------------
-# The kubelet's side: tests/kubelet_sim.py execs the plugin, decodes strictly, orders like its keyring
+# The kubelet's side: oracles/kubelet_sim.py execs the plugin, decodes strictly, orders like its keyring
 
 
 @dataclass(frozen=True)
@@ -460,7 +463,7 @@ class ExecResult:
 def exec_plugin(provider: ExecProvider, image: str, *, kubelet_home: Path, kubelet_cwd: Path) -> ExecResult:
     """Pull-time credentials for *image* as the kubelet gets them from pullkey as its only exec plugin.
 
-    The kubelet side is tests/kubelet_sim.py (written from spec/kubelet.md): it writes the request,
+    The kubelet side is oracles/kubelet_sim.py (written from spec/kubelet.md): it writes the request,
     strictly decodes the response, feeds the auth map to a fresh BasicDockerKeyring and looks the
     image up (spec §c.5, §e.2-§e.4). The process is the installed ``pullkey`` with the provider's args,
     the kubelet's environment followed by the provider's env, the kubelet's working directory and the

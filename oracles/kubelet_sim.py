@@ -1,10 +1,11 @@
 """An independent, deliberately simple model of the kubelet's image-credential behaviour.
 
-This module is the ORACLE that pullkey's tests compare against. It is written from
-``/work/shared/spec/kubelet.md`` (section numbers below refer to it) and from facts about the Go
+This module is the ORACLE that pullkey's tests compare against, and the benchmark's kubelet peer
+(``bench/peers/kubelet_scan.py`` times its linear keyring scan). It is written from
+``docs/kubelet.md`` (the "spec §" section numbers below refer to it) and from facts about the Go
 standard library that the kubelet relies on (net/url.Parse, path/filepath.Match, encoding/json,
 encoding/base64, time.ParseDuration). It never imports ``pullkey`` and uses only the standard
-library. Simplicity beats speed: keyrings are scanned linearly.
+library. Simplicity beats speed: keyrings are scanned linearly, as the kubelet scans them.
 
 Strings that the Go code treats as raw bytes (percent-decoded hosts and paths) are represented as
 ``str`` decoded with ``surrogateescape`` so that every byte survives; byte-wise ("Go string order")
@@ -31,6 +32,7 @@ __all__ = [
     "CACHE_KEY_TYPES",
     "DEFAULT_REGISTRY_HOST",
     "GLOBAL_CACHE_KEY",
+    "BadPattern",
     "BasicDockerKeyring",
     "DecodeError",
     "DockerConfigError",
@@ -42,6 +44,7 @@ __all__ = [
     "ProviderConfig",
     "Response",
     "RunFn",
+    "SplitURL",
     "UnionDockerKeyring",
     "build_request",
     "decode_docker_config",
@@ -59,7 +62,10 @@ __all__ = [
     "parse_schemeless",
     "read_docker_config_file",
     "split_host_port",
+    "split_url",
+    "split_urls_match",
     "strict_decode_response",
+    "urls_match",
     "urls_match_str",
 ]
 
@@ -109,6 +115,10 @@ _USERINFO = "userinfo"
 _HEX = b"0123456789abcdefABCDEF"
 # Go shouldEscape(c, encodeHost): ASCII bytes a host may contain unescaped.
 _HOST_OK = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~!$&'()*+,;=:[]<>\"")
+# Go stringContainsCTLByte: bytes below 0x20 and 0x7F.
+_CONTROL_BYTES = bytes([*range(0x20), 0x7F])
+# The bytes _unescape's host mode lets through unescaped: _HOST_OK and every non-ASCII byte.
+_HOST_OK_OR_HIGH = bytes(sorted(_HOST_OK)) + bytes(range(0x80, 0x100))
 # Go validUserinfo: the characters allowed before '@'.
 _USERINFO_OK = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._:~!$&'()*+,;=%@")
 
@@ -136,6 +146,14 @@ def _unescape(s: bytes, mode: str) -> bytes:
     Bad ``%`` escapes are errors in every mode; in host mode ``%XX`` below ``%80`` (other than
     ``%25``) and ASCII bytes that Go would escape (space, ``{}|\\^``, backtick, ...) are errors.
     """
+    if b"%" not in s:
+        # Nothing to decode: only the host-mode character check applies (the loop below would
+        # copy every byte). Same answers, without a Python-level loop per byte: the benchmark's
+        # kubelet scan (bench/peers/kubelet_scan.py) runs this twice per key and lookup.
+        bad = s.translate(None, _HOST_OK_OR_HIGH) if mode in (_HOST, _ZONE) else b""
+        if bad:
+            raise ValueError(f"invalid character {chr(bad[0])!r} in host name")
+        return s
     i = 0
     while i < len(s):
         c = s[i]
@@ -248,7 +266,7 @@ def go_url_parse_full(raw: str) -> GoURL:
     """
     b = _to_bytes(raw)
     u, has_frag, frag = b.partition(b"#")
-    if any(c < 0x20 or c == 0x7F for c in u):
+    if u.translate(None, _CONTROL_BYTES) != u:
         raise ValueError("invalid control character in URL")
     fragment = _unescape(frag, _FRAGMENT) if has_frag else b""
     if u == b"*":
@@ -344,6 +362,10 @@ def _decode_rune(b: bytes) -> tuple[int, int]:
         return 0xFFFD, 1
 
 
+class BadPattern(ValueError):
+    """Go ``path/filepath.ErrBadPattern``: the glob is malformed (the kubelet then reports no match)."""
+
+
 def _scan_chunk(pattern: bytes) -> tuple[bool, bytes, bytes]:
     """Split off leading stars and the following chunk (up to the next '*' outside a class)."""
     star = False
@@ -370,16 +392,16 @@ def _scan_chunk(pattern: bytes) -> tuple[bool, bytes, bytes]:
 def _get_esc(chunk: bytes) -> tuple[int, bytes]:
     """One (possibly escaped) character of a class; malformed → ValueError (ErrBadPattern)."""
     if not chunk or chunk[0] in b"-]":
-        raise ValueError("syntax error in pattern")
+        raise BadPattern("syntax error in pattern")
     if chunk[0] == 0x5C:
         chunk = chunk[1:]
         if not chunk:
-            raise ValueError("syntax error in pattern")
+            raise BadPattern("syntax error in pattern")
     r, n = _decode_rune(chunk)
     if r == 0xFFFD and n == 1:
-        raise ValueError("syntax error in pattern")
+        raise BadPattern("syntax error in pattern")
     if not chunk[n:]:
-        raise ValueError("syntax error in pattern")
+        raise BadPattern("syntax error in pattern")
     return r, chunk[n:]
 
 
@@ -427,7 +449,7 @@ def _match_chunk(chunk: bytes, s: bytes) -> tuple[bytes, bool]:
             if c == 0x5C:  # '\\' escapes the next byte
                 chunk = chunk[1:]
                 if not chunk:
-                    raise ValueError("syntax error in pattern")
+                    raise BadPattern("syntax error in pattern")
             if not failed:
                 if chunk[0] != s[0]:
                     failed = True
@@ -444,6 +466,8 @@ def filepath_match(pattern: str, name: str) -> bool:
     ``*`` matches any run of non-``/`` bytes, ``?`` one non-``/`` character, ``[...]``/``[^...]``
     a class with ranges, ``\\`` escapes. Case-sensitive.
     """
+    if not any(c in pattern for c in "*?[\\"):
+        return pattern == name  # no wildcard, class or escape: the chunk match is a plain comparison
     pat, nm = _to_bytes(pattern), _to_bytes(name)
     while pat:
         star, chunk, pat = _scan_chunk(pat)
@@ -479,25 +503,45 @@ def _split_url(host: str) -> tuple[list[str], str]:
     return name.split("."), port
 
 
-def urls_match_str(pattern: str, target: str) -> bool:
-    """kubelet URLsMatchStr (spec §c.2); any parse or pattern error → False."""
-    try:
-        glob_host, glob_path = parse_schemeless(pattern)
-        target_host, target_path = parse_schemeless(target)
-    except ValueError:
-        return False
-    glob_labels, glob_port = _split_url(glob_host)
-    target_labels, target_port = _split_url(target_host)
+SplitURL = tuple[list[str], str, bytes]
+"""A parsed URL as URLsMatch compares it: host labels, port, path bytes."""
+
+
+def split_url(url: tuple[str, str]) -> SplitURL:
+    """kubelet SplitURL on a parsed ``(host, path)`` pair, with the path as bytes."""
+    labels, port = _split_url(url[0])
+    return labels, port, _to_bytes(url[1])
+
+
+def urls_match(glob: tuple[str, str], target: tuple[str, str]) -> bool:
+    """kubelet URLsMatch on parsed ``(host, path)`` pairs (spec §c.2); a malformed glob → False."""
+    return split_urls_match(split_url(glob), split_url(target))
+
+
+def split_urls_match(glob: SplitURL, target: SplitURL) -> bool:
+    """:func:`urls_match` on :func:`split_url` forms (what a caller that parses once keeps)."""
+    glob_labels, glob_port, glob_path = glob
+    target_labels, target_port, target_path = target
     if glob_port != target_port:
         return False
     if len(glob_labels) != len(target_labels):
         return False
-    if not _to_bytes(target_path).startswith(_to_bytes(glob_path)):
+    if not target_path.startswith(glob_path):
         return False
     try:
         return all(filepath_match(g, t) for g, t in zip(glob_labels, target_labels, strict=True))
+    except BadPattern:
+        return False
+
+
+def urls_match_str(pattern: str, target: str) -> bool:
+    """kubelet URLsMatchStr (spec §c.2): both parsed on every call, then URLsMatch; a parse error → False."""
+    try:
+        glob = parse_schemeless(pattern)
+        target_url = parse_schemeless(target)
     except ValueError:
         return False
+    return urls_match(glob, target_url)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -561,17 +605,26 @@ class BasicDockerKeyring:
         """The keys in lookup order (descending Go string order)."""
         return list(self._index)
 
+    @property
+    def entries(self) -> Mapping[str, list[tuple[str, str, str]]]:
+        """Key → its ``(username, password, source)`` credentials, in the order they were added."""
+        return self._creds
+
     def __len__(self) -> int:
         return sum(len(v) for v in self._creds.values())
 
-    def lookup_with_sources(self, image: str) -> list[tuple[str, str, str]]:
-        """Like :meth:`lookup` but each credential carries the ``source`` it was added with."""
-        found = [cred for key in self._index if urls_match_str(key, image) for cred in self._creds[key]]
+    def lookup_keyed(self, image: str) -> list[tuple[str, str, str, str]]:
+        """Like :meth:`lookup`, each credential as ``(key, username, password, source)``."""
+        found = [(key, *cred) for key in self._index if urls_match_str(key, image) for cred in self._creds[key]]
         if found:
             return found
         if is_default_registry_match(image) and DEFAULT_REGISTRY_HOST in self._creds:
-            return list(self._creds[DEFAULT_REGISTRY_HOST])
+            return [(DEFAULT_REGISTRY_HOST, *cred) for cred in self._creds[DEFAULT_REGISTRY_HOST]]
         return []
+
+    def lookup_with_sources(self, image: str) -> list[tuple[str, str, str]]:
+        """Like :meth:`lookup` but each credential carries the ``source`` it was added with."""
+        return [(username, password, source) for _, username, password, source in self.lookup_keyed(image)]
 
     def lookup(self, image: str) -> tuple[list[Creds], bool]:
         """kubelet Lookup: all creds of every matching key, else the Docker Hub fallback (§c.3)."""
