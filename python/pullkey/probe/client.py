@@ -248,10 +248,8 @@ class RegistrySession:
         except u3.HTTPError as e:
             reason, detail = _classify(e)
             raise _fail(reason, f"{method} {self._where(url)}: {detail}") from None
-        if method == "HEAD":
-            resp.release_conn()
-            return resp, b""
         try:
+            # A HEAD answer has no body: reading it (b"") closes the exchange so the connection can be reused.
             data = resp.read(body_limit + 1)
         except u3.HTTPError as e:
             resp.close()
