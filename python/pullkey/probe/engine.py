@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pullkey._core import parse_reference
-from pullkey.errors import InvalidReference, PullkeyError
+from pullkey.errors import ConfigError, InvalidReference
 from pullkey.probe import client
 from pullkey.service import Resolver
 
@@ -56,9 +56,9 @@ class ProbeOptions:
 
     def __post_init__(self) -> None:
         if not self.timeout > 0 or not self.deadline > 0:
-            raise PullkeyError("probe: the timeout and the deadline must be positive")
+            raise ConfigError("probe: the timeout and the deadline must be positive")
         if not 1 <= self.parallelism <= MAX_PARALLELISM:
-            raise PullkeyError(f"probe: parallelism must be between 1 and {MAX_PARALLELISM}")
+            raise ConfigError(f"probe: parallelism must be between 1 and {MAX_PARALLELISM}")
 
 
 @dataclass(frozen=True)
