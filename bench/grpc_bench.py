@@ -1,13 +1,12 @@
 """gRPC benchmark: GetCredentials and BatchGetCredentials against the same server's health Check.
 
 One external HTTP/2 load tool (h2load, Debian ``nghttp2-client``) drives all three methods in one run, on
-one loopback TCP ``--insecure`` listener of the real daemon (``pullkey serve``; ``python -m
-pullkey.grpc_server`` when the console script is not installed). h2load sends raw gRPC: POST with
+one loopback TCP ``--insecure`` listener of the real daemon (``pullkey serve``). h2load sends raw gRPC: POST with
 ``content-type: application/grpc`` and ``te: trailers``, the body being the length-prefixed protobuf
 message. h2load cannot read ``grpc-status`` trailers, so each payload is first checked with a real gRPC
 client, and h2load's received bytes per request are compared with that answer's size.
 
-Budgets (ARCHITECTURE.md): unary GetCredentials >= 85% of the no-op (health Check) req/s; batch >= 500,000
+Budgets (docs/architecture.md): unary GetCredentials >= 85% of the no-op (health Check) req/s; batch >= 500,000
 lookups/s; daemon RSS <= 64 MiB at 100,000 entries.
 
     python bench/grpc_bench.py [--duration 5] [--entries 100000] [--batch 1000] [--out bench/results/grpc.md]
@@ -229,18 +228,15 @@ def per_image_costs(config: Path, images: list[str]) -> tuple[float, float]:
     """In-process microseconds per image of a cold lookup: (resolver.get_credentials, answer encoding)."""
     import timeit
 
-    from pullkey import grpc_server, service
+    from pullkey import service
+    from pullkey.server.convert import answer_to_pb
 
     resolver = service.Resolver(service.Options(config=str(config)))
     resolver.load()
     answers = [resolver.get_credentials(i) for i in images]
     n = 5
     lookup = timeit.timeit(lambda: [resolver.get_credentials(i) for i in images], number=n) / n / len(images)
-    encode = (
-        timeit.timeit(lambda: [grpc_server.answer_to_pb(a).SerializeToString() for a in answers], number=n)
-        / n
-        / len(images)
-    )
+    encode = timeit.timeit(lambda: [answer_to_pb(a).SerializeToString() for a in answers], number=n) / n / len(images)
     return lookup * 1e6, encode * 1e6
 
 

@@ -13,7 +13,7 @@ pub enum CoreError {
     #[error(transparent)]
     DockerConfig(#[from] crate::dockercfg::DockerConfigError),
     #[error(transparent)]
-    Request(#[from] crate::protocol::RequestError),
+    Request(#[from] crate::exec::RequestError),
     #[error(transparent)]
-    Config(#[from] crate::pconfig::ConfigError),
+    Config(#[from] crate::config::ConfigError),
 }

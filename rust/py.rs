@@ -10,14 +10,16 @@ use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
-use crate::dockercfg::{self, ConfigFormat};
+use crate::config::{self, Format};
+use crate::credential;
+use crate::dockercfg::ConfigFormat;
 use crate::error::CoreError;
+use crate::go::duration;
+use crate::grpc;
 use crate::hostglob;
 use crate::keyring::{self, CacheKeyType, CachePolicy};
-use crate::pconfig::{self, Format};
-use crate::protocol;
-use crate::resolve::{self, ReferenceView, SearchPolicy, SourceData, SourceFile};
-use crate::wire;
+use crate::operations::{self, SearchPolicy, SourceData, SourceFile};
+use crate::reference::ReferenceView;
 
 // Exception classes are defined in Python (pullkey/errors.py) and only raised from here.
 pyo3::import_exception!(pullkey.errors, InvalidReference);
@@ -100,7 +102,7 @@ impl PyReference {
 #[pyo3(signature = (text, *, normalize = true))]
 fn parse_reference(text: &str, normalize: bool) -> PyResult<PyReference> {
     Ok(PyReference {
-        view: resolve::describe_reference(text, normalize)?,
+        view: operations::describe_reference(text, normalize)?,
     })
 }
 
@@ -109,7 +111,7 @@ fn reference_or_error<'py>(item: &Bound<'py, PyAny>, normalize: bool) -> PyResul
     let py = item.py();
     // Borrow the text from the Python string: no copy of the input.
     let text = item.cast::<PyString>()?.to_str()?;
-    match resolve::describe_reference(text, normalize) {
+    match operations::describe_reference(text, normalize) {
         Ok(view) => Ok(Bound::new(py, PyReference { view })?.into_any()),
         // The instance `From<CoreError>` would raise, made by calling the class directly: no
         // raise-and-fetch round trip through the interpreter's error indicator.
@@ -161,11 +163,11 @@ pub struct PyCredential {
     source: String,
 }
 
-impl From<&keyring::Credential> for PyCredential {
-    fn from(c: &keyring::Credential) -> Self {
+impl From<&credential::Credential> for PyCredential {
+    fn from(c: &credential::Credential) -> Self {
         Self {
             key: c.key().to_owned(),
-            raw_key: dockercfg::redact_userinfo(c.raw_key()).into_owned(),
+            raw_key: credential::redact_userinfo(c.raw_key()).into_owned(),
             username: c.username().to_owned(),
             password: c.password().to_owned(),
             email: c.email().to_owned(),
@@ -283,7 +285,7 @@ impl PyKeyring {
             search_path: false,
         }];
         Ok(Self {
-            inner: resolve::build_keyring(&[], &node, SearchPolicy::Merge, true)?.keyring,
+            inner: operations::build_keyring(&[], &node, SearchPolicy::Merge, true)?.keyring,
         })
     }
 
@@ -308,7 +310,7 @@ impl PyKeyring {
         };
         let (secrets, node) = (source_files(secrets)?, source_files(node)?);
         // A build of a large config takes a while: the gRPC server keeps answering meanwhile.
-        let built = py.detach(|| resolve::build_keyring(&secrets, &node, policy, strict))?;
+        let built = py.detach(|| operations::build_keyring(&secrets, &node, policy, strict))?;
         Ok((Self { inner: built.keyring }, built.warnings, built.used))
     }
 
@@ -322,7 +324,7 @@ impl PyKeyring {
 
     /// Credentials for `image` in kubelet order (the image is normalised first).
     fn lookup(&self, image: &str) -> PyResult<Vec<PyCredential>> {
-        let (_, credentials) = resolve::lookup_image(&self.inner, image)?;
+        let (_, credentials) = operations::lookup_image(&self.inner, image)?;
         Ok(credentials.into_iter().map(PyCredential::from).collect())
     }
 
@@ -330,7 +332,7 @@ impl PyKeyring {
     #[pyo3(signature = (image, cache_policy = "auto"))]
     fn resolve(&self, image: &str, cache_policy: &str) -> PyResult<(String, Vec<PyCredential>, &'static str)> {
         let policy = self::cache_policy(cache_policy)?;
-        let (repository, credentials) = resolve::lookup_image(&self.inner, image)?;
+        let (repository, credentials) = operations::lookup_image(&self.inner, image)?;
         let kind = self.inner.cache_key_type(&repository, policy);
         Ok((
             repository,
@@ -341,7 +343,7 @@ impl PyKeyring {
 
     /// The `explain --json` object for `image` (no secret in it).
     fn explain<'py>(&self, py: Python<'py>, image: &str) -> PyResult<Bound<'py, PyDict>> {
-        let repository = resolve::repository_of(image)?;
+        let repository = operations::repository_of(image)?;
         let explanation = self.inner.explain(&repository);
         let out = PyDict::new(py);
         out.set_item("image", image)?;
@@ -350,7 +352,7 @@ impl PyKeyring {
         for (c, fallback) in explanation.credentials.iter().zip(explanation.fallback.iter()) {
             let item = PyDict::new(py);
             item.set_item("key", c.key())?;
-            item.set_item("raw_key", dockercfg::redact_userinfo(c.raw_key()))?;
+            item.set_item("raw_key", credential::redact_userinfo(c.raw_key()))?;
             item.set_item("username", c.username())?;
             item.set_item("source", c.source())?;
             item.set_item("fallback", *fallback)?;
@@ -361,7 +363,7 @@ impl PyKeyring {
         for r in explanation.rejected {
             let item = PyDict::new(py);
             item.set_item("key", r.key)?;
-            item.set_item("raw_key", dockercfg::redact_userinfo(&r.raw_key))?;
+            item.set_item("raw_key", credential::redact_userinfo(&r.raw_key))?;
             item.set_item("source", r.source)?;
             item.set_item("reason", r.reason)?;
             rejected.append(item)?;
@@ -380,7 +382,7 @@ impl PyKeyring {
         cache_duration: u64,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let policy = self::cache_policy(cache_policy)?;
-        let out = resolve::exec_respond(&self.inner, request, policy, cache_duration)?;
+        let out = operations::exec_respond(&self.inner, request, policy, cache_duration)?;
         Ok(PyBytes::new(py, &out))
     }
 
@@ -396,11 +398,11 @@ impl PyKeyring {
         cache_duration: u64,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let policy = self::cache_policy(cache_policy)?;
-        let images = wire::decode_batch_images(request)?;
+        let images = grpc::decode_batch_images(request)?;
         let slice = images.get(start..stop.min(images.len())).unwrap_or_default();
         Ok(PyBytes::new(
             py,
-            &wire::encode_batch(&self.inner, slice, policy, cache_duration),
+            &grpc::encode_batch(&self.inner, slice, policy, cache_duration),
         ))
     }
 
@@ -419,7 +421,7 @@ impl PyKeyring {
         cache_duration: u64,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let policy = self::cache_policy(cache_policy)?;
-        let out = wire::encode_get_credentials(&self.inner, image, policy, cache_duration)?;
+        let out = grpc::encode_get_credentials(&self.inner, image, policy, cache_duration)?;
         Ok(PyBytes::new(py, &out))
     }
 
@@ -436,7 +438,7 @@ impl PyKeyring {
         // PyBackedStr borrows each Python string's UTF-8 (no copy for ASCII strings) and is Send.
         let refs: Vec<&str> = images.iter().map(|image| &**image).collect();
         // Pure Rust work on owned inputs: other Python threads (the event loop) run meanwhile.
-        let out = py.detach(|| wire::encode_batch(&self.inner, &refs, policy, cache_duration));
+        let out = py.detach(|| grpc::encode_batch(&self.inner, &refs, policy, cache_duration));
         Ok(PyBytes::new(py, &out))
     }
 }
@@ -454,7 +456,7 @@ fn cache_policy_name(p: CachePolicy) -> &'static str {
 /// `cache_policy`, `cache_duration`).
 #[pyfunction]
 fn load_provider_config<'py>(py: Python<'py>, data: &[u8], name: &str) -> PyResult<Bound<'py, PyDict>> {
-    let config = pconfig::parse_provider_config(data, name).map_err(CoreError::from)?;
+    let config = config::parse_provider_config(data, name).map_err(CoreError::from)?;
     let out = PyDict::new(py);
     out.set_item("root_dir", config.root_dir)?;
     out.set_item(
@@ -489,7 +491,7 @@ fn load_provider_config<'py>(py: Python<'py>, data: &[u8], name: &str) -> PyResu
 /// A Go duration string in whole seconds (rounded down); negative durations are refused.
 #[pyfunction]
 fn parse_duration_seconds(text: &str) -> PyResult<u64> {
-    protocol::parse_go_duration(text)
+    duration::parse_go_duration(text)
         .map(|d| d.as_secs())
         .map_err(|message| ConfigError::new_err((format!("invalid duration {text:?}: {message}"), "")))
 }
@@ -497,7 +499,7 @@ fn parse_duration_seconds(text: &str) -> PyResult<u64> {
 /// Every error the kubelet would report for these `CredentialProviderConfig` files (empty: valid).
 #[pyfunction]
 fn validate_kubelet_config(files: Vec<(String, Vec<u8>)>) -> Vec<String> {
-    pconfig::validate_kubelet_config(&files).err().unwrap_or_default()
+    config::validate_kubelet_config(&files).err().unwrap_or_default()
 }
 
 #[pyfunction]
@@ -508,13 +510,13 @@ fn render_kubelet_config(
     args: Vec<String>,
     env: Vec<(String, String)>,
 ) -> String {
-    pconfig::render_kubelet_config(name, &match_images, default_cache_duration, &args, &env)
+    config::render_kubelet_config(name, &match_images, default_cache_duration, &args, &env)
 }
 
 /// The number of `images` in a serialized `BatchGetCredentialsRequest`.
 #[pyfunction]
 fn count_batch_images(request: &[u8]) -> PyResult<usize> {
-    Ok(wire::decode_batch_images(request)?.len())
+    Ok(grpc::decode_batch_images(request)?.len())
 }
 
 #[pymodule]

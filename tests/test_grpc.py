@@ -33,10 +33,21 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import pullkey
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from pullkey import grpc_server, service
+from pullkey import service
+from pullkey.server import ListenError, PullkeyServer, UsageError, create_server, memory
+from pullkey.server import main as serve_main
+from pullkey.server.cli import build_options
+from pullkey.server.convert import answer_to_pb
+from pullkey.server.daemon import Daemon
+from pullkey.server.defaults import ANSWER_CACHE as DEFAULT_ANSWER_CACHE
+from pullkey.server.interceptor import INTERNAL_MESSAGE, REASON_KEY, STATUS_BY_ERROR, reason_of, status_for
+from pullkey.server.listen import ListenAddress, default_listen
+from pullkey.server.logs import levels
+from pullkey.server.metrics import Metrics
 from pullkey.v1 import credential_pb2 as pb
 from pullkey.v1 import credential_pb2_grpc as pb_grpc
 
@@ -53,7 +64,7 @@ def serve_cmd(*args: str, global_flags: tuple[str, ...] = ()) -> list[str]:
     exe = Path(sys.executable).parent / "pullkey"
     if exe.exists():
         return [str(exe), *global_flags, "serve", *args]
-    return [sys.executable, "-m", "pullkey.grpc_server", *global_flags, *args]
+    return [sys.executable, "-m", "pullkey.server", *global_flags, *args]
 
 
 def _env() -> dict[str, str]:
@@ -125,8 +136,8 @@ def sources(tmp_path: Path) -> Sources:
     return s
 
 
-def make_options(cfg: Path) -> Any:
-    return grpc_server.build_options(str(cfg), str(cfg.parent / "no-kubelet-root"), None)
+def make_options(cfg: Path) -> service.Options:
+    return build_options(str(cfg), str(cfg.parent / "no-kubelet-root"), None)
 
 
 class LoopThread:
@@ -149,7 +160,7 @@ class LoopThread:
 @dataclasses.dataclass
 class Running:
     lt: LoopThread
-    server: grpc_server.PullkeyServer
+    server: PullkeyServer
     target: str
     channel: grpc.Channel
 
@@ -173,7 +184,7 @@ def running_server(
 ) -> Iterator[Running]:
     lt = LoopThread()
     try:
-        server, target = lt.run(grpc_server.create_server(options, listen, **kwargs))
+        server, target = lt.run(create_server(options, listen, **kwargs))
         lt.run(server.start(load=load))
         channel = channel_factory(target) if channel_factory else grpc.insecure_channel(target)
         try:
@@ -281,13 +292,13 @@ def test_core_encoding_equals_protobuf_messages(tmp_path: Path) -> None:
         resolver.load()
         images = ["reg.example.com/team/app", "a.example.com/x", "nginx", "quay.io/x", "reg.example.com/other"]
         for image in images:
-            expected = grpc_server.answer_to_pb(resolver.get_credentials(image)).SerializeToString()
+            expected = answer_to_pb(resolver.get_credentials(image)).SerializeToString()
             assert resolver.answer_pb(image) == expected, (policy, image)
         batch = pb.BatchGetCredentialsResponse.FromString(resolver.batch_pb([*images, "UPPER/Case//x", ""]))
         assert [r.image for r in batch.results] == [*images, "UPPER/Case//x", ""]
         for r, image in zip(batch.results, images, strict=False):
             assert r.WhichOneof("result") == "response"
-            assert r.response == grpc_server.answer_to_pb(resolver.get_credentials(image))
+            assert r.response == answer_to_pb(resolver.get_credentials(image))
         for r in batch.results[-2:]:
             assert r.WhichOneof("result") == "error"
             assert r.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
@@ -375,7 +386,7 @@ def test_parse_reference_without_normalize_keeps_the_short_form(unix_server: Run
 
 @pytest.fixture
 def strict_server(sources: Sources, sock_path: Path) -> Iterator[Running]:
-    opts = grpc_server.build_options(str(sources.config), None, None, strict=True)
+    opts = build_options(str(sources.config), None, None, strict=True)
     with running_server(opts, f"unix://{sock_path}", watch_interval=0) as r:
         yield r
 
@@ -403,16 +414,10 @@ def test_reload_rpc_reports_counts_and_keeps_last_good(strict_server: Running, s
 # Status codes
 
 
-class _Boom:
+class _Boom(service.Resolver):
     """A resolver whose lookups fail unexpectedly, with a secret in the exception message."""
 
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def get_credentials(self, image: str) -> Any:
+    def get_credentials(self, image: str) -> service.Answer:
         raise RuntimeError(f"boom with {CANARY_PW}")
 
     def answer_pb(self, image: str) -> bytes:
@@ -421,7 +426,7 @@ class _Boom:
 
 def test_error_codes(sources: Sources, sock_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     opts = make_options(sources.config)
-    resolver = _Boom(service.Resolver(opts))
+    resolver = _Boom(opts)
     with running_server(opts, f"unix://{sock_path}", resolver=resolver, watch_interval=0) as r:
         cases: list[tuple[Callable[[], Any], grpc.StatusCode]] = [
             (
@@ -439,7 +444,7 @@ def test_error_codes(sources: Sources, sock_path: Path, capfd: pytest.CaptureFix
                 call()
             assert info.value.code() is code, info.value.details()
             if code is grpc.StatusCode.INTERNAL:
-                assert info.value.details() == grpc_server.INTERNAL_MESSAGE
+                assert info.value.details() == INTERNAL_MESSAGE
             assert CANARY_PW not in (info.value.details() or "")
     assert CANARY_PW not in capfd.readouterr().err
 
@@ -483,25 +488,23 @@ def test_failed_first_load_is_retried(sources: Sources, sock_path: Path) -> None
         assert r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5).credentials
 
 
-class _Slow:
-    def __init__(self, inner: Any, delay: float) -> None:
-        self.inner, self.delay, self.calls = inner, delay, 0
+class _Slow(service.Resolver):
+    def __init__(self, options: service.Options, delay: float) -> None:
+        super().__init__(options)
+        self.delay, self.calls = delay, 0
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def get_credentials(self, image: str) -> Any:
+    def get_credentials(self, image: str) -> service.Answer:
         self.calls += 1
         time.sleep(self.delay)
-        return self.inner.get_credentials(image)
+        return super().get_credentials(image)
 
     def answer_pb(self, image: str) -> bytes:
         self.calls += 1
         time.sleep(self.delay)
-        return bytes(self.inner.answer_pb(image))
+        return super().answer_pb(image)
 
     def batch_pb_request(self, request: bytes, start: int, stop: int) -> bytes:
-        out = bytes(self.inner.batch_pb_request(request, start, stop))
+        out = super().batch_pb_request(request, start, stop)
         n = len(pb.BatchGetCredentialsResponse.FromString(out).results)
         self.calls += n
         time.sleep(self.delay * n)
@@ -510,7 +513,7 @@ class _Slow:
 
 def test_batch_honours_deadline(sources: Sources, sock_path: Path) -> None:
     opts = make_options(sources.config)
-    slow = _Slow(service.Resolver(opts), 0.0002)
+    slow = _Slow(opts, 0.0002)
     with running_server(opts, f"unix://{sock_path}", resolver=slow, watch_interval=0) as r:
         images = [f"reg.example.com/a{i}" for i in range(10_000)]  # distinct: no memoised answers
         with pytest.raises(grpc.RpcError) as info:
@@ -561,6 +564,14 @@ def test_metrics_scrape(sources: Sources, sock_path: Path) -> None:
         assert f"pullkey_grpc_server_handling_seconds_count{{{labels}}} 4" in text
         assert 'grpc_method="Check",grpc_code="OK"} 1' in text
         assert "pullkey_loaded 1" in text
+        # the standard process families operators' dashboards expect, with plausible values
+        value = {m[0]: float(m[1]) for m in re.findall(r"^(process_\w+) (\S+)$", text, re.M)}
+        assert value["process_resident_memory_bytes"] > 1 << 20
+        assert value["process_virtual_memory_bytes"] >= value["process_resident_memory_bytes"]
+        assert time.time() - 3600 < value["process_start_time_seconds"] <= time.time()
+        assert 0 < value["process_open_fds"] <= value["process_max_fds"]
+        assert value["process_cpu_seconds_total"] > 0
+        assert text.count("# TYPE process_") == 6
         with pytest.raises(urllib.error.HTTPError) as info:
             urllib.request.urlopen(f"http://127.0.0.1:{r.server.metrics_port}/nope", timeout=5)
         assert info.value.code == 404
@@ -588,8 +599,8 @@ def test_stale_socket_replaced_live_socket_refused(sources: Sources, sock_path: 
         assert r.health() == health_pb2.HealthCheckResponse.SERVING
         lt = LoopThread()
         try:
-            with pytest.raises(grpc_server.ListenError, match="already listening"):
-                lt.run(grpc_server.create_server(opts, f"unix://{sock_path}"))
+            with pytest.raises(ListenError, match="already listening"):
+                lt.run(create_server(opts, f"unix://{sock_path}"))
         finally:
             lt.close()
         assert r.health() == health_pb2.HealthCheckResponse.SERVING  # the live server kept its socket
@@ -601,8 +612,8 @@ def test_regular_file_not_replaced(sources: Sources, sock_path: Path) -> None:
     sock_path.write_text("not a socket")
     lt = LoopThread()
     try:
-        with pytest.raises(grpc_server.ListenError, match="not a socket"):
-            lt.run(grpc_server.create_server(make_options(sources.config), f"unix://{sock_path}"))
+        with pytest.raises(ListenError, match="not a socket"):
+            lt.run(create_server(make_options(sources.config), f"unix://{sock_path}"))
     finally:
         lt.close()
     assert sock_path.read_text() == "not a socket"
@@ -614,8 +625,8 @@ def test_socket_directory_of_another_user_is_refused(sources: Sources, sock_path
     os.chown(sock_path.parent, 65534, 65534)
     lt = LoopThread()
     try:
-        with pytest.raises(grpc_server.ListenError, match="owned by uid 65534"):
-            lt.run(grpc_server.create_server(make_options(sources.config), f"unix://{sock_path}"))
+        with pytest.raises(ListenError, match="owned by uid 65534"):
+            lt.run(create_server(make_options(sources.config), f"unix://{sock_path}"))
     finally:
         lt.close()
 
@@ -630,25 +641,25 @@ def test_socket_directory_is_tightened_to_0700(sources: Sources, sock_path: Path
 
 def test_default_listen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 0)
-    assert grpc_server.default_listen() == "unix:///run/pullkey/pullkey.sock"
+    assert default_listen() == "unix:///run/pullkey/pullkey.sock"
     monkeypatch.setattr(os, "geteuid", lambda: 1234)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
-    assert grpc_server.default_listen() == f"unix://{tmp_path}/pullkey/pullkey.sock"
+    assert default_listen() == f"unix://{tmp_path}/pullkey/pullkey.sock"
     monkeypatch.delenv("XDG_RUNTIME_DIR")
-    assert grpc_server.default_listen() == "unix:///tmp/pullkey-1234/pullkey.sock"
+    assert default_listen() == "unix:///tmp/pullkey-1234/pullkey.sock"
 
 
 def test_listen_address_parsing() -> None:
-    p = grpc_server.ListenAddress.parse
-    assert p("unix:///run/x.sock") == grpc_server.ListenAddress("unix", path="/run/x.sock")
+    p = ListenAddress.parse
+    assert p("unix:///run/x.sock") == ListenAddress("unix", path="/run/x.sock")
     assert p("tcp://127.0.0.1:50051").grpc_target() == "127.0.0.1:50051"
-    assert p("[::1]:0") == grpc_server.ListenAddress("tcp", host="::1", port=0)
+    assert p("[::1]:0") == ListenAddress("tcp", host="::1", port=0)
     assert p("tcp://[::]:7").grpc_target() == "[::]:7"
     for bad in ("unix:", "tcp://host", "host:99999", ":80", "tcp://:1"):
-        with pytest.raises(grpc_server.UsageError):
+        with pytest.raises(UsageError):
             p(bad)
-    assert grpc_server.default_listen().startswith("unix://")
-    assert grpc_server.default_listen().endswith("/pullkey/pullkey.sock")
+    assert default_listen().startswith("unix://")
+    assert default_listen().endswith("/pullkey/pullkey.sock")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -802,10 +813,10 @@ def test_tls_certificate_rotation_without_restart(sources: Sources, tmp_path: Pa
 def test_create_server_refuses_plaintext_tcp(sources: Sources) -> None:
     lt = LoopThread()
     try:
-        with pytest.raises(grpc_server.UsageError, match="--insecure"):
-            lt.run(grpc_server.create_server(make_options(sources.config), "tcp://127.0.0.1:0"))
-        with pytest.raises(grpc_server.UsageError, match="both --tls-cert and --tls-key"):
-            lt.run(grpc_server.create_server(make_options(sources.config), "127.0.0.1:0", tls_cert="x"))
+        with pytest.raises(UsageError, match="--insecure"):
+            lt.run(create_server(make_options(sources.config), "tcp://127.0.0.1:0"))
+        with pytest.raises(UsageError, match="both --tls-cert and --tls-key"):
+            lt.run(create_server(make_options(sources.config), "127.0.0.1:0", tls_cert="x"))
     finally:
         lt.close()
 
@@ -958,10 +969,10 @@ def test_daemon_sighup_sigterm_and_no_secrets_in_logs(sources: Sources, sock_pat
 
 def test_stop_lets_in_flight_calls_finish(sources: Sources, sock_path: Path) -> None:
     opts = make_options(sources.config)
-    slow = _Slow(service.Resolver(opts), 0.4)
+    slow = _Slow(opts, 0.4)
     lt = LoopThread()
     try:
-        server, target = lt.run(grpc_server.create_server(opts, f"unix://{sock_path}", resolver=slow, watch_interval=0))
+        server, target = lt.run(create_server(opts, f"unix://{sock_path}", resolver=slow, watch_interval=0))
         lt.run(server.start())
         with grpc.insecure_channel(target) as ch:
             stub = pb_grpc.CredentialServiceStub(ch)
@@ -977,27 +988,28 @@ def test_stop_lets_in_flight_calls_finish(sources: Sources, sock_path: Path) -> 
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
-    """main() configures the root logger for the daemon process; put the test runner's back afterwards."""
+    """main() configures the root and pullkey loggers for the daemon process; put the test runner's back afterwards."""
     import logging
 
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    root, ours = logging.getLogger(), logging.getLogger("pullkey")
+    handlers, level, our_level = list(root.handlers), root.level, ours.level
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    ours.setLevel(our_level)
 
 
 @pytest.mark.usefixtures("restore_logging")
 def test_main_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
-        grpc_server.main(["--listen", "tcp://127.0.0.1:0", "--tls-cert", "only-cert.pem"])
+        serve_main(["--listen", "tcp://127.0.0.1:0", "--tls-cert", "only-cert.pem"])
     assert info.value.code == 2
     assert "both --tls-cert and --tls-key" in capsys.readouterr().err
     with pytest.raises(SystemExit) as info:
-        grpc_server.main(["--log-format", "xml"])
+        serve_main(["--log-format", "xml"])
     assert info.value.code == 2
     with pytest.raises(SystemExit) as info:
-        grpc_server.main(["--cache-duration", "five minutes", "--listen", "tcp://127.0.0.1:0", "--insecure"])
+        serve_main(["--cache-duration", "five minutes", "--listen", "tcp://127.0.0.1:0", "--insecure"])
     assert info.value.code == 2
     assert "five minutes" in capsys.readouterr().err
 
@@ -1035,10 +1047,10 @@ def test_generated_code_matches_protobuf_floor() -> None:
 
 def test_heap_is_trimmed_once_a_batch_burst_is_over(monkeypatch: pytest.MonkeyPatch) -> None:
     trims: list[str] = []
-    monkeypatch.setattr(grpc_server, "_release_free_memory", lambda: trims.append("trim"))
+    monkeypatch.setattr(memory, "release_free_memory", lambda: trims.append("trim"))
 
     async def scenario() -> None:
-        d = grpc_server.Daemon(resolver=None, metrics=grpc_server.Metrics())
+        d = Daemon(resolver=service.Resolver(), metrics=Metrics())
         task = asyncio.create_task(d.trim_after_bursts(interval=0.05, threshold=100))
         for _ in range(20):  # light traffic, below the threshold: never a trim
             d.batch_bytes += 1
@@ -1053,3 +1065,138 @@ def test_heap_is_trimmed_once_a_batch_burst_is_over(monkeypatch: pytest.MonkeyPa
         assert trims == ["trim"]
 
     asyncio.run(scenario())
+
+
+# --------------------------------------------------------------------------------------------------
+# Error classes and codes across gRPC
+
+
+def _reason(exc: grpc.RpcError) -> str | None:
+    trailers: Any = exc.trailing_metadata() or ()  # (key, value) pairs at run time, whatever the stub says
+    return next((str(v) for k, v in trailers if k == REASON_KEY), None)
+
+
+@pytest.mark.parametrize("answer_cache", [DEFAULT_ANSWER_CACHE, 0])
+def test_error_code_is_preserved_across_grpc(sources: Sources, sock_path: Path, answer_cache: int) -> None:
+    """An invalid image's error keeps its code: the unary call's trailer (fresh or memoised), the batch
+    item's reason and the library's InvalidReference.code are one value."""
+    images = ["UPPER/Case", "a//b", "Reg.Example.com/UPPER//x", ""]
+    expected = {}
+    for image in images:
+        with pytest.raises(pullkey.InvalidReference) as info:
+            pullkey.parse_reference(image)
+        expected[image] = info.value.code
+    assert len(set(expected.values())) > 1  # distinct codes, so a fixed reason could not pass
+    opts = make_options(sources.config)
+    with running_server(opts, f"unix://{sock_path}", watch_interval=0, answer_cache_size=answer_cache) as r:
+        batch = r.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=images), timeout=5)
+        assert [item.error.reason for item in batch.results] == [expected[i] for i in images]
+        for item in batch.results:
+            assert item.error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+        for image in images:
+            for _ in range(2):  # the second call is answered from the memo (when on)
+                with pytest.raises(grpc.RpcError) as rpc:
+                    r.stub.GetCredentials(pb.GetCredentialsRequest(image=image), timeout=5)
+                assert rpc.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+                assert _reason(rpc.value) == expected[image], image
+                item = next(i for i in batch.results if i.image == image)
+                assert rpc.value.details() == item.error.message
+            with pytest.raises(grpc.RpcError) as rpc:
+                r.stub.Explain(pb.ExplainRequest(image=image), timeout=5)
+            assert _reason(rpc.value) == expected[image]
+            with pytest.raises(grpc.RpcError) as rpc:
+                r.stub.ParseReference(pb.ParseReferenceRequest(reference=image, normalize=True), timeout=5)
+            assert _reason(rpc.value) == expected[image]
+        with pytest.raises(grpc.RpcError) as rpc:
+            r.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=["a"] * 10_001), timeout=5)
+        assert (rpc.value.code(), _reason(rpc.value)) == (grpc.StatusCode.INVALID_ARGUMENT, "InvalidRequest")
+
+
+def test_not_loaded_and_internal_reasons(sources: Sources, sock_path: Path) -> None:
+    with running_server(make_options(sources.config), f"unix://{sock_path}", load=False, watch_interval=0) as r:
+        with pytest.raises(grpc.RpcError) as rpc:
+            r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5)
+        assert (rpc.value.code(), _reason(rpc.value)) == (grpc.StatusCode.FAILED_PRECONDITION, "NotLoaded")
+    opts = make_options(sources.config)
+    with running_server(opts, f"unix://{sock_path}", resolver=_Boom(opts), watch_interval=0) as r:
+        with pytest.raises(grpc.RpcError) as rpc:
+            r.stub.GetCredentials(pb.GetCredentialsRequest(image="x"), timeout=5)
+        assert (rpc.value.code(), _reason(rpc.value)) == (grpc.StatusCode.INTERNAL, None)
+
+
+class _NewInputError(pullkey.PullkeyError, ValueError):
+    """A future error class: a caller's bad input, with a code."""
+
+    code = "new_input_code"
+
+
+class _NewStateError(pullkey.PullkeyError):
+    code = None  # a code attribute that says nothing: the class name is the reason
+
+
+def test_status_mapping_table() -> None:
+    cases: list[tuple[BaseException, grpc.StatusCode, str]] = [
+        (pullkey.NotLoaded("x"), grpc.StatusCode.FAILED_PRECONDITION, "NotLoaded"),
+        (pullkey.InvalidReference("x", "name_empty"), grpc.StatusCode.INVALID_ARGUMENT, "name_empty"),
+        (pullkey.InvalidRequest("x"), grpc.StatusCode.INVALID_ARGUMENT, "InvalidRequest"),
+        (pullkey.ConfigError("x"), grpc.StatusCode.INVALID_ARGUMENT, "ConfigError"),
+        (_NewInputError("x"), grpc.StatusCode.INVALID_ARGUMENT, "new_input_code"),
+        (_NewStateError("x"), grpc.StatusCode.INTERNAL, "_NewStateError"),
+        (RuntimeError("x"), grpc.StatusCode.INTERNAL, "RuntimeError"),
+    ]
+    for exc, code, reason in cases:
+        assert (status_for(exc), reason_of(exc)) == (code, reason), exc
+    assert {cls for cls, _ in STATUS_BY_ERROR} >= {
+        pullkey.NotLoaded,
+        pullkey.InvalidReference,
+        pullkey.InvalidRequest,
+        pullkey.ConfigError,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Logging: --v raises pullkey's verbosity, not grpc's or asyncio's
+
+
+def test_log_levels() -> None:
+    import logging
+
+    assert levels("info", None) == (logging.INFO, logging.WARNING)
+    assert levels("info", 3) == (logging.INFO, logging.WARNING)
+    assert levels("info", 4) == (logging.DEBUG, logging.WARNING)
+    assert levels("debug", None) == (logging.DEBUG, logging.WARNING)
+    assert levels("error", None) == (logging.ERROR, logging.ERROR)
+    assert levels("info", 8) == (logging.DEBUG, logging.INFO)
+    assert levels("warning", 10) == (logging.DEBUG, logging.DEBUG)
+
+
+def test_serve_help_documents_verbosity() -> None:
+    proc = subprocess.run(serve_cmd("--help"), env=_env(), capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    assert "--v N" in text and "grpc and asyncio" in text and "4+" in text
+
+
+def test_verbose_daemon_logs_only_pullkey_debug(sources: Sources, sock_path: Path) -> None:
+    """--v=4: pullkey's debug records (one per call), no line from another logger (asyncio, grpc)."""
+    target = f"unix://{sock_path}"
+    cmd = serve_cmd("--v=4", "--config", str(sources.config), "--listen", target, "--log-format", "json")
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ch = _wait_serving(target, proc)
+        stub = pb_grpc.CredentialServiceStub(ch)
+        stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5)
+        with pytest.raises(grpc.RpcError):
+            stub.GetCredentials(pb.GetCredentialsRequest(image="Bad//image"), timeout=5)
+        ch.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    _, err = proc.communicate(timeout=10)
+    docs = [json.loads(ln) for ln in err.splitlines() if ln.startswith("{")]
+    assert {d["logger"] for d in docs} == {"pullkey.grpc"}, {d["logger"] for d in docs}
+    assert any(d["level"] == "debug" and d["msg"] == "rpc" for d in docs)
+    assert any(d["msg"] == "rejected" and d.get("reason") for d in docs)
+    assert CANARY_PW not in err

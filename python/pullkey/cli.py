@@ -262,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # flags written before `serve` are handed on to it.
         at = args_list.index("serve")
         if not _SUBCOMMANDS.intersection(args_list[:at]):
-            from pullkey.grpc_server import main as serve_main
+            from pullkey.server.cli import main as serve_main
 
             return serve_main(args_list[:at] + args_list[at + 1 :])
     parser = build_parser()

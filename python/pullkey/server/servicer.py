@@ -1,0 +1,71 @@
+"""``pullkey.v1.CredentialService``: each method converts the request, asks the daemon (its resolver)
+and returns the answer; errors go to the interceptor (:mod:`pullkey.server.interceptor`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from google.protobuf.message import Message
+
+from pullkey._core import parse_reference
+from pullkey.server.convert import explain_to_pb, reference_to_pb
+from pullkey.server.daemon import Daemon
+from pullkey.v1 import SERVICE_NAME, credential_pb2, credential_pb2_grpc
+from pullkey.v1 import credential_pb2 as pb
+
+if TYPE_CHECKING:
+    Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
+    """The service's five methods over one :class:`Daemon`.
+
+    NOTE: the two lookup methods return their answers already serialized (memoised answers, batches
+    encoded by the core); :func:`add_servicer` registers a serializer that passes bytes through.
+    """
+
+    def __init__(self, daemon: Daemon) -> None:
+        self._daemon = daemon
+
+    async def GetCredentials(self, request: pb.GetCredentialsRequest, context: Context) -> bytes:  # type: ignore[override]
+        return self._daemon.answer(request.image)
+
+    async def BatchGetCredentials(self, request: bytes, context: Context) -> bytes:  # type: ignore[override]
+        return await self._daemon.batch(request, context)
+
+    async def Explain(self, request: pb.ExplainRequest, context: Context) -> pb.ExplainResponse:
+        self._daemon.ensure_loaded()
+        return explain_to_pb(request.image, self._daemon.resolver.explain(request.image))
+
+    async def ParseReference(self, request: pb.ParseReferenceRequest, context: Context) -> pb.ParseReferenceResponse:
+        return reference_to_pb(parse_reference(request.reference, normalize=request.normalize))
+
+    async def Reload(self, request: pb.ReloadRequest, context: Context) -> pb.ReloadResponse:
+        ok, message = await self._daemon.reload("rpc")
+        credentials, sources = self._daemon.counts()
+        return pb.ReloadResponse(loaded=ok, message=message, credential_count=credentials, source_count=sources)
+
+
+def _serialize(message: bytes | Message) -> bytes:
+    """Response serializer that lets a servicer return bytes it already encoded."""
+    return message if isinstance(message, bytes) else message.SerializeToString()
+
+
+def add_servicer(servicer: CredentialServicer, server: grpc.aio.Server) -> None:
+    """Like the generated ``add_CredentialServiceServicer_to_server``, with :func:`_serialize` for responses."""
+    methods = credential_pb2.DESCRIPTOR.services_by_name["CredentialService"].methods
+    handlers = {
+        m.name: grpc.unary_unary_rpc_method_handler(
+            getattr(servicer, m.name),
+            # NOTE: batch requests reach the servicer as bytes: the core reads the images from them
+            # directly, with no Python string per image.
+            request_deserializer=None
+            if m.name == "BatchGetCredentials"
+            else getattr(credential_pb2, m.input_type.name).FromString,
+            response_serializer=_serialize,
+        )
+        for m in methods
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+    server.add_registered_method_handlers(SERVICE_NAME, handlers)

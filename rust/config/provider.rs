@@ -1,0 +1,343 @@
+//! pullkey's own `ProviderConfig` (docs/provider-config.md).
+
+use super::document::{decode_typed, document_kind, load_document};
+use super::ConfigError;
+use crate::go::duration::{parse_go_duration_nanos, DurationError};
+use crate::go::strconv::go_quote;
+use crate::keyring::CachePolicy;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// The `apiVersion` of pullkey's own config file.
+pub const PROVIDER_CONFIG_API_VERSION: &str = "pullkey.dev/v1alpha1";
+/// The `kind` of pullkey's own config file.
+pub const PROVIDER_CONFIG_KIND: &str = "ProviderConfig";
+/// Default `cache.duration`: 5 minutes.
+pub const DEFAULT_CACHE_DURATION_SECS: u64 = 300;
+
+/// How the kubelet docker-config search paths are combined (docs/kubelet.md §b.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchPolicy {
+    /// `merge` (default): every readable file, in search order.
+    #[default]
+    Merge,
+    /// `first`: the kubelet's first-file-wins.
+    First,
+}
+
+/// The `type` of a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// The kubelet docker-config search paths under `rootDir` (§b.2).
+    SearchPaths,
+    /// An extra `config.json` / `.dockercfg` file (`path`).
+    DockerConfig,
+    /// A file of Secret manifests (`path`).
+    PullSecret,
+    /// A directory of manifests and/or mounted secret volumes (`path`).
+    PullSecretDir,
+}
+
+impl SourceKind {
+    const ALL: [(&'static str, SourceKind); 4] = [
+        ("SearchPaths", SourceKind::SearchPaths),
+        ("DockerConfig", SourceKind::DockerConfig),
+        ("PullSecret", SourceKind::PullSecret),
+        ("PullSecretDir", SourceKind::PullSecretDir),
+    ];
+
+    /// The name used in the config file.
+    pub fn as_str(self) -> &'static str {
+        Self::ALL.iter().find(|(_, k)| *k == self).map_or("", |(n, _)| n)
+    }
+}
+
+/// The `format` of a `DockerConfig` source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// `auto` (default): `config.json` when the document has an `auths` member, else `.dockercfg`.
+    #[default]
+    Auto,
+    /// `config.json`
+    ConfigJson,
+    /// `dockercfg`
+    DockerCfg,
+}
+
+/// One entry of `sources` (order = precedence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// `type`.
+    pub kind: SourceKind,
+    /// Required for every type but `SearchPaths` (where it is refused).
+    pub path: Option<String>,
+    /// Only `DockerConfig` sources may set it; `Auto` otherwise.
+    pub format: Format,
+}
+
+/// `cache`: how the kubelet may cache answers (§e.2 steps 7, 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// `cache.policy`: `auto` (default), `Image`, `Registry`, `Global`.
+    pub policy: CachePolicy,
+    /// Whole seconds (the config's Go duration string must be a whole number of seconds).
+    pub duration_secs: u64,
+}
+
+/// pullkey's `ProviderConfig` (`apiVersion: pullkey.dev/v1alpha1`, `kind: ProviderConfig`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderConfig {
+    /// `None`: the caller's default (`--root-dir`, `PULLKEY_ROOT_DIR`, `/var/lib/kubelet`).
+    pub root_dir: Option<String>,
+    /// `searchPolicy`: `merge` (default) or `first`.
+    pub search_policy: SearchPolicy,
+    /// A malformed source is an error instead of a warning.
+    pub strict: bool,
+    /// `sources`, in precedence order; default `[{type: SearchPaths}]`.
+    pub sources: Vec<Source>,
+    /// `cache`; default `{policy: auto, duration: 5m}`.
+    pub cache: CacheConfig,
+}
+
+impl Default for ProviderConfig {
+    /// The configuration used when there is no config file: `[{type: SearchPaths}]`, cache `auto`, 5m.
+    fn default() -> Self {
+        ProviderConfig {
+            root_dir: None,
+            search_policy: SearchPolicy::Merge,
+            strict: false,
+            sources: vec![Source {
+                kind: SourceKind::SearchPaths,
+                path: None,
+                format: Format::Auto,
+            }],
+            cache: CacheConfig {
+                policy: CachePolicy::Auto,
+                duration_secs: DEFAULT_CACHE_DURATION_SECS,
+            },
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawProviderConfig {
+    #[allow(dead_code)] // checked on the untyped document first
+    api_version: Option<Value>,
+    #[allow(dead_code)]
+    kind: Option<Value>,
+    root_dir: Option<String>,
+    search_policy: Option<String>,
+    strict: Option<bool>,
+    sources: Option<Vec<RawSource>>,
+    cache: Option<RawCache>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    path: Option<String>,
+    format: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCache {
+    policy: Option<String>,
+    duration: Option<String>,
+}
+
+/// Checks `apiVersion`/`kind` of an untyped document: present, strings, and equal to `expected`.
+fn check_type_meta(object: &Map<String, Value>, field: &str, expected: &str) -> Result<(), (String, String)> {
+    match object.get(field) {
+        Some(Value::String(s)) if s == expected => Ok(()),
+        Some(Value::String(s)) => Err((field.to_owned(), format!("expected {expected}, got {}", go_quote(s)))),
+        None | Some(Value::Null) => Err((field.to_owned(), format!("required, expected {expected}"))),
+        Some(_) => Err((field.to_owned(), format!("expected the string {expected}"))),
+    }
+}
+
+/// Parses pullkey's `ProviderConfig` (JSON or YAML, strict; schema in docs/provider-config.md) from `data`;
+/// `name` (a path, never contents) is carried in errors.
+///
+/// Unknown fields and bad values are errors naming their path, e.g. `sources[2].paht: unknown
+/// field, expected one of type, path, format` or `cache.duration: invalid duration "5x" …`.
+/// Defaults: `sources: [{type: SearchPaths}]`, `searchPolicy: merge`, `strict: false`,
+/// `cache: {policy: auto, duration: 5m}`; a null value means the default.
+///
+/// ```
+/// use _core::config::{parse_provider_config, SourceKind};
+/// let cfg = parse_provider_config(b"apiVersion: pullkey.dev/v1alpha1\nkind: ProviderConfig\n", "c.yaml").unwrap();
+/// assert_eq!(cfg.sources[0].kind, SourceKind::SearchPaths);
+/// assert_eq!(cfg.cache.duration_secs, 300);
+/// let err = parse_provider_config(b"apiVersion: pullkey.dev/v1alpha1\nkind: ProviderConfig\nsorces: []\n", "c.yaml");
+/// assert_eq!(err.unwrap_err().path, "sorces");
+/// ```
+pub fn parse_provider_config(data: &[u8], name: &str) -> Result<ProviderConfig, ConfigError> {
+    let error = |path: &str, message: String| ConfigError {
+        file: name.to_owned(),
+        path: path.to_owned(),
+        message,
+    };
+    let document = load_document(data).map_err(|m| error("", m))?;
+    let Value::Object(object) = &document else {
+        return Err(error(
+            "",
+            format!(
+                "expected a {PROVIDER_CONFIG_KIND} mapping, got {}",
+                document_kind(&document)
+            ),
+        ));
+    };
+    check_type_meta(object, "apiVersion", PROVIDER_CONFIG_API_VERSION).map_err(|(p, m)| error(&p, m))?;
+    check_type_meta(object, "kind", PROVIDER_CONFIG_KIND).map_err(|(p, m)| error(&p, m))?;
+    let raw: RawProviderConfig = decode_typed(document).map_err(|f| {
+        let message = if f.path == "cache.duration" && !f.unknown_field {
+            format!("{} (a Go duration string such as \"5m\")", f.message)
+        } else {
+            f.message
+        };
+        error(&f.path, message)
+    })?;
+
+    let mut config = ProviderConfig::default();
+    if let Some(root_dir) = raw.root_dir {
+        if root_dir.is_empty() {
+            return Err(error(
+                "rootDir",
+                "must not be empty (omit it for the default)".to_owned(),
+            ));
+        }
+        config.root_dir = Some(root_dir);
+    }
+    if let Some(policy) = raw.search_policy {
+        config.search_policy = match policy.as_str() {
+            "merge" => SearchPolicy::Merge,
+            "first" => SearchPolicy::First,
+            _ => {
+                return Err(error(
+                    "searchPolicy",
+                    format!(
+                        "unknown search policy {}, expected one of merge, first",
+                        go_quote(&policy)
+                    ),
+                ))
+            }
+        };
+    }
+    config.strict = raw.strict.unwrap_or(false);
+    if let Some(sources) = raw.sources {
+        if sources.is_empty() {
+            return Err(error(
+                "sources",
+                "must not be empty (omit it for the default [{type: SearchPaths}])".to_owned(),
+            ));
+        }
+        config.sources = sources
+            .into_iter()
+            .enumerate()
+            .map(|(i, raw)| convert_source(i, raw).map_err(|(p, m)| error(&p, m)))
+            .collect::<Result<_, _>>()?;
+    }
+    if let Some(cache) = raw.cache {
+        if let Some(policy) = cache.policy {
+            config.cache.policy = match policy.as_str() {
+                "auto" => CachePolicy::Auto,
+                "Image" => CachePolicy::Image,
+                "Registry" => CachePolicy::Registry,
+                "Global" => CachePolicy::Global,
+                _ => {
+                    return Err(error(
+                        "cache.policy",
+                        format!(
+                            "unknown cache policy {}, expected one of auto, Image, Registry, Global",
+                            go_quote(&policy)
+                        ),
+                    ))
+                }
+            };
+        }
+        if let Some(duration) = cache.duration {
+            config.cache.duration_secs = cache_duration_secs(&duration).map_err(|m| error("cache.duration", m))?;
+        }
+    }
+    Ok(config)
+}
+
+fn convert_source(index: usize, raw: RawSource) -> Result<Source, (String, String)> {
+    let at = |field: &str| format!("sources[{index}].{field}");
+    let expected = SourceKind::ALL.map(|(n, _)| n).join(", ");
+    let kind = match raw.kind {
+        None => return Err((at("type"), format!("required, expected one of {expected}"))),
+        Some(kind) => SourceKind::ALL
+            .iter()
+            .find(|(n, _)| *n == kind)
+            .map(|(_, k)| *k)
+            .ok_or_else(|| {
+                (
+                    at("type"),
+                    format!("unknown source type {}, expected one of {expected}", go_quote(&kind)),
+                )
+            })?,
+    };
+    let path = match (kind, raw.path) {
+        (SourceKind::SearchPaths, Some(_)) => {
+            return Err((
+                at("path"),
+                "not allowed for type SearchPaths (the search paths are under rootDir)".to_owned(),
+            ))
+        }
+        (SourceKind::SearchPaths, None) => None,
+        (_, Some(path)) if !path.is_empty() => Some(path),
+        (kind, _) => return Err((at("path"), format!("required for type {}", kind.as_str()))),
+    };
+    let format = match (kind, raw.format) {
+        (_, None) => Format::Auto,
+        (SourceKind::DockerConfig, Some(format)) => match format.as_str() {
+            "auto" => Format::Auto,
+            "config.json" => Format::ConfigJson,
+            "dockercfg" => Format::DockerCfg,
+            _ => {
+                return Err((
+                    at("format"),
+                    format!(
+                        "unknown format {}, expected one of auto, config.json, dockercfg",
+                        go_quote(&format)
+                    ),
+                ))
+            }
+        },
+        (kind, Some(_)) => {
+            return Err((
+                at("format"),
+                format!("only allowed for type DockerConfig, not {}", kind.as_str()),
+            ))
+        }
+    };
+    Ok(Source { kind, path, format })
+}
+
+/// `cache.duration`: a non-negative Go duration string of whole seconds.
+fn cache_duration_secs(text: &str) -> Result<u64, String> {
+    let nanos = parse_go_duration_nanos(text).map_err(|e| match e {
+        DurationError::Invalid { .. } => format!("invalid duration {}", go_quote(text)),
+        DurationError::MissingUnit { .. } => {
+            format!(
+                "invalid duration {}: missing unit (e.g. \"5m\", \"90s\")",
+                go_quote(text)
+            )
+        }
+        DurationError::UnknownUnit { unit, .. } => format!(
+            "invalid duration {}: unknown unit {} (units: ns, us, ms, s, m, h)",
+            go_quote(text),
+            go_quote(&unit)
+        ),
+    })?;
+    let nanos = u64::try_from(nanos).map_err(|_| format!("must not be negative, got {}", go_quote(text)))?;
+    if nanos % 1_000_000_000 != 0 {
+        return Err(format!("must be a whole number of seconds, got {}", go_quote(text)));
+    }
+    Ok(nanos / 1_000_000_000)
+}
