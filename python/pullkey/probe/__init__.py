@@ -18,31 +18,38 @@ This package imports ``urllib3``; the kubelet exec path never imports it.
 
 from __future__ import annotations
 
-from pullkey.probe.client import (
-    DEADLINE_EXCEEDED,
-    FORBIDDEN,
-    INVALID_REFERENCE,
-    MANIFEST_UNKNOWN,
-    REGISTRY_ERROR,
-    TIMEOUT,
-    TLS_ERROR,
-    UNAUTHORIZED,
-    UNREACHABLE,
-)
-from pullkey.probe.engine import Attempt, CredentialInfo, ImageResult, ProbeOptions, probe
-from pullkey.probe.manifests import FoundImage, ManifestError, images_from_bytes, images_from_files
+# NOTE: names are loaded on first use (PEP 562), so ``pullkey.probe.command`` (imported to build the
+# CLI's parser) does not import urllib3 for the other commands.
+TYPE_CHECKING = False
 
+if TYPE_CHECKING:
+    from pullkey.probe.engine import Attempt, CredentialInfo, ImageResult, ProbeOptions, probe
+    from pullkey.probe.manifests import FoundImage, ManifestError, images_from_bytes, images_from_files
+
+#: The reasons an image would not pull (``ImageResult.reason``; the JSON report's ``reason``).
 REASONS = (
-    UNAUTHORIZED,
-    FORBIDDEN,
-    MANIFEST_UNKNOWN,
-    UNREACHABLE,
-    TLS_ERROR,
-    TIMEOUT,
-    DEADLINE_EXCEEDED,
-    REGISTRY_ERROR,
-    INVALID_REFERENCE,
+    "unauthorized",  # the registry or its token service refused the credential (or wanted one)
+    "forbidden",  # the credential is valid but may not pull this repository
+    "manifest_unknown",  # no such tag or digest (or repository)
+    "unreachable",  # connection refused, name not resolved, connection closed
+    "tls_error",  # certificate not trusted, or not TLS at all
+    "timeout",  # no answer within the per-request timeout
+    "deadline_exceeded",  # the run's total deadline passed before the image was tried
+    "registry_error",  # an answer that is not the registry API (5xx, 429, oversized, malformed)
+    "invalid_reference",  # the image reference does not parse
 )
+
+_LAZY = {
+    "Attempt": "engine",
+    "CredentialInfo": "engine",
+    "ImageResult": "engine",
+    "ProbeOptions": "engine",
+    "probe": "engine",
+    "FoundImage": "manifests",
+    "ManifestError": "manifests",
+    "images_from_bytes": "manifests",
+    "images_from_files": "manifests",
+}
 
 __all__ = [
     "REASONS",
@@ -56,3 +63,12 @@ __all__ = [
     "images_from_files",
     "probe",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pullkey.probe' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"pullkey.probe.{module}"), name)
