@@ -460,3 +460,76 @@ def test_python_api(registries: Registries, node: Node) -> None:
     assert results[0].digest == registries.images["a"].manifest_digest
     assert results[0].credential is not None and results[0].credential.username == reg.user
     assert_no_canary(repr(results), json.dumps([r.to_dict() for r in results]))
+
+
+# --------------------------------------------------------------------------------------------------
+# The gRPC Probe call: the same answer from `pullkey serve`
+
+
+def test_grpc_probe(registries: Registries, token_setup: TokenSetup, node: Node, tmp_path: Path) -> None:
+    import grpc
+    from google.protobuf import duration_pb2
+    from pullkey.v1 import credential_pb2 as pb
+    from pullkey.v1 import credential_pb2_grpc
+
+    reg, t = registries.a, token_setup
+    node.credentials({reg.host: reg.cred, t.registry.host: t.carol, f"{t.registry.host}/other": t.dave})
+    images = [f"{reg.repo}:{IMAGE_TAG}", f"{t.repo}:{IMAGE_TAG}", f"{t.repo}:missing", f"{t.registry.host}/other/x:1"]
+    sock_dir = tmp_path / "run"
+    sock_dir.mkdir(mode=0o700)
+    sock = sock_dir / "pullkey.sock"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(node.home),
+        "SSL_CERT_FILE": str(t.tls.ca_cert),
+    }
+    stderr_path = tmp_path / "serve.stderr"
+    with stderr_path.open("wb") as err:
+        server = subprocess.Popen(
+            [pullkey_executable(), "serve", "--listen", f"unix://{sock}", "--root-dir", str(node.root), "--v", "4"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+            cwd=node.cwd,
+        )
+    try:
+        deadline = time.monotonic() + 20
+        while not sock.exists():
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"pullkey serve did not create {sock}:\n{stderr_path.read_text(errors='replace')}")
+            time.sleep(0.05)
+        with grpc.insecure_channel(f"unix://{sock}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=10)
+            stub = credential_pb2_grpc.CredentialServiceStub(channel)
+            request = pb.ProbeRequest(
+                images=images, insecure_registries=[reg.host], timeout=duration_pb2.Duration(seconds=5)
+            )
+            answer = stub.Probe(request, timeout=30)
+            too_many = pb.ProbeRequest(images=["x.example/a"] * 1001)
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.Probe(too_many, timeout=10)
+            assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    assert_no_canary(str(answer), answer.SerializeToString().decode(errors="replace"), stderr_path.read_text())
+    assert [(r.image, r.ok, r.reason) for r in answer.results] == [
+        (images[0], True, ""),
+        (images[1], True, ""),
+        (images[2], False, "manifest_unknown"),
+        (images[3], False, "forbidden"),
+    ]
+    first, second = answer.results[0], answer.results[1]
+    assert first.digest == registries.images["a"].manifest_digest and second.digest == t.image.manifest_digest
+    assert (second.credential.key, second.credential.username, second.credential.source) == (
+        t.registry.host,
+        "carol",
+        node.config_path,
+    )
+    assert answer.results[3].attempts[0].http_status == 401
+    # The CLI over the same node says the same.
+    cli = run_probe(node, "--insecure-registry", reg.host, *images, ca=t.tls)
+    assert [(r["ok"], r["reason"] or "", r["digest"] or "") for r in cli.results] == [
+        (r.ok, r.reason, r.digest) for r in answer.results
+    ]
