@@ -140,6 +140,16 @@ def test_files_and_stdin(tmp_path: Path) -> None:
     assert found[1].origin.startswith("<stdin>: Pod/b")
 
 
+def test_a_directory_is_its_manifest_files(tmp_path: Path) -> None:
+    pod = "kind: Pod\nmetadata: {{name: {n}}}\nspec: {{containers: [{{name: c, image: x.example/{n}:1}}]}}\n"
+    (tmp_path / "b.yaml").write_text(pod.format(n="b"))
+    (tmp_path / "a.yml").write_text(pod.format(n="a"))
+    (tmp_path / "c.json").write_text(json.dumps({"kind": "Pod", "spec": {"containers": [{"image": "x.example/c"}]}}))
+    (tmp_path / "notes.txt").write_text("image: not-a-manifest\n")
+    (tmp_path / "sub.yaml").mkdir()
+    assert [f.image for f in images_from_files([str(tmp_path)])] == ["x.example/a:1", "x.example/b:1", "x.example/c"]
+
+
 def test_a_container_without_an_image_is_a_warning() -> None:
     warnings: list[str] = []
     found = images_from_bytes(b"kind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c}]}\n", "p.yaml", warnings)
@@ -316,3 +326,53 @@ def test_the_exec_path_never_imports_the_probe(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.decode() == "[]"
     assert b"CredentialProviderResponse" in proc.stdout
+
+
+def test_reasons_are_the_clients() -> None:
+    from pullkey import probe as package
+
+    assert set(package.REASONS) == {
+        client.UNAUTHORIZED,
+        client.FORBIDDEN,
+        client.MANIFEST_UNKNOWN,
+        client.UNREACHABLE,
+        client.TLS_ERROR,
+        client.TIMEOUT,
+        client.DEADLINE_EXCEEDED,
+        client.REGISTRY_ERROR,
+        client.INVALID_REFERENCE,
+    }
+
+
+def test_the_cli_parser_does_not_load_urllib3() -> None:
+    code = "import sys; from pullkey import cli; cli.build_parser(); print('urllib3' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert proc.stdout.strip() == "False"
+
+
+# --------------------------------------------------------------------------------------------------
+# The command line, offline: usage errors and references that do not parse
+
+
+def test_cli_usage_and_invalid_references(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pullkey import cli
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    root = ["--root-dir", str(tmp_path)]
+    assert cli.main(["probe", *root]) == 2
+    assert "name an IMAGE or a manifest file" in capsys.readouterr().err
+    assert cli.main(["probe", *root, "-f", "-", "-"]) == 2
+    capsys.readouterr()
+    assert cli.main(["probe", *root, "--json", "Bad/Name"]) == 1
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["reason"] == "invalid_reference"
+    empty = tmp_path / "svc.yaml"
+    empty.write_text("kind: Service\nmetadata: {name: s}\n")
+    assert cli.main(["probe", *root, "-f", str(empty)]) == 1
+    assert "name no container image" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["probe", *root, "--timeout", "0", "x.example/a"])
+    assert "must be positive" in capsys.readouterr().err

@@ -11,6 +11,7 @@ Other kinds (Services, ConfigMaps...) hold no image the kubelet pulls and are sk
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any, BinaryIO
 from pullkey.errors import PullkeyError
 
 MAX_MANIFEST_BYTES = 16 << 20  # per file (or standard input)
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 _TEMPLATE_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"})
 _CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
@@ -133,13 +135,27 @@ def images_from_bytes(data: bytes, name: str, warnings: list[str] | None = None)
     return found
 
 
+def _expand(paths: Sequence[str]) -> list[str]:
+    """A directory stands for its ``.yaml``, ``.yml`` and ``.json`` files, sorted, not recursively
+    (as ``kubectl apply -f DIR`` reads it)."""
+    out: list[str] = []
+    for path in paths:
+        if path != "-" and os.path.isdir(path):
+            names = sorted(n for n in os.listdir(path) if n.endswith(MANIFEST_SUFFIXES))
+            out.extend(p for p in (os.path.join(path, n) for n in names) if not os.path.isdir(p))
+        else:
+            out.append(path)
+    return out
+
+
 def images_from_files(
     paths: Sequence[str], *, stdin: BinaryIO | None = None, warnings: list[str] | None = None
 ) -> list[FoundImage]:
-    """The images of every manifest file (``-``: standard input, read once), in file order."""
+    """The images of every manifest file (a directory: its manifest files; ``-``: standard input,
+    read once), in order."""
     found: list[FoundImage] = []
     read_stdin = False
-    for path in paths:
+    for path in _expand(paths):
         if path == "-":
             if read_stdin:
                 continue
