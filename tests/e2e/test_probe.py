@@ -271,6 +271,17 @@ def test_a_missing_tag_is_manifest_unknown(registries: Registries, node: Node) -
     assert present["ok"] is True
 
 
+def test_by_digest(registries: Registries, node: Node) -> None:
+    reg = registries.a
+    node.credentials({reg.host: reg.cred})
+    digest = registries.images["a"].manifest_digest
+    wrong = "sha256:" + "0" * 64
+    run = run_probe(node, "--insecure-registry", reg.host, f"{reg.repo}@{digest}", f"{reg.repo}:{IMAGE_TAG}@{wrong}")
+    pinned, missing = run.results
+    assert (pinned["ok"], pinned["reference"], pinned["digest"]) == (True, digest, digest)
+    assert (missing["reason"], missing["reference"]) == ("manifest_unknown", wrong)  # a digest wins over the tag
+
+
 def test_plain_http_only_for_registries_named_insecure(registries: Registries, node: Node) -> None:
     reg = registries.a
     node.credentials({reg.host: reg.cred})
