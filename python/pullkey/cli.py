@@ -28,7 +28,7 @@ def _json_line(obj: object) -> None:
     sys.stdout.buffer.write(orjson.dumps(obj) + b"\n")
 
 
-_SUBCOMMANDS = {"get-credentials", "explain", "parse", "check", "kubelet-config", "version"}
+_SUBCOMMANDS = {"get-credentials", "explain", "parse", "check", "kubelet-config", "probe", "version"}
 
 
 def _loaded(options: Options) -> Resolver:
@@ -244,6 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--match-image", action="append", help="matchImages entry (default: from the keys found)")
     p.add_argument("--arg", action="append", help="extra argument for the plugin")
     p.set_defaults(func=cmd_kubelet_config)
+
+    from pullkey.probe import command as probe_command  # urllib3 loads only when `probe` runs
+
+    probe_command.add_parser(sub, _add_source_flags)
 
     p = sub.add_parser("serve", help="the gRPC service (pullkey serve --help)", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)

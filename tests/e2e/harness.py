@@ -585,3 +585,347 @@ def provider_config_yaml(sources: list[dict[str, str]]) -> str:
             lines.append(f"  {'- ' if first else '  '}{k}: {json.dumps(v)}")
             first = False
     return "\n".join([*lines, ""])
+
+
+# --------------------------------------------------------------------------------------------------
+# `pullkey probe`: TLS material, a token issuer, a registry with token auth over HTTPS, a registry
+# that never answers. Added for tests/e2e/test_probe.py; nothing above depends on it.
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A test CA, a server certificate for 127.0.0.1 signed by it, and a JWT signing key whose
+    self-signed certificate is the token registry's ``rootcertbundle``."""
+
+    ca_cert: Path
+    server_cert: Path
+    server_key: Path
+    signing_key: Path
+    signing_cert: Path
+
+
+def make_tls_files(directory: Path) -> TlsFiles:
+    """Fresh keys and certificates (P-256, valid for a day) made with ``cryptography``."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = dt.datetime.now(dt.UTC)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+        return key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+    def builder(subject: str, issuer: str, public: ec.EllipticCurvePublicKey) -> x509.CertificateBuilder:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(name(subject))
+            .issuer_name(name(issuer))
+            .public_key(public)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+        )
+
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        builder("pullkey e2e CA", "pullkey e2e CA", ca_key.public_key())
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server = (
+        builder("127.0.0.1", "pullkey e2e CA", server_key.public_key())
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    signing_key = ec.generate_private_key(ec.SECP256R1())
+    signing = builder("pullkey e2e token issuer", "pullkey e2e token issuer", signing_key.public_key()).sign(
+        signing_key, hashes.SHA256()
+    )
+    files = TlsFiles(
+        ca_cert=directory / "ca.crt",
+        server_cert=directory / "server.crt",
+        server_key=directory / "server.key",
+        signing_key=directory / "signing.key",
+        signing_cert=directory / "signing.crt",
+    )
+    files.ca_cert.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    files.server_cert.write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    files.server_key.write_bytes(pem_key(server_key))
+    files.signing_key.write_bytes(pem_key(signing_key))
+    files.signing_cert.write_bytes(signing.public_bytes(serialization.Encoding.PEM))
+    for key in (files.server_key, files.signing_key):
+        key.chmod(0o600)
+    return files
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class TokenIssuer:
+    """A Docker token service (distribution's ``auth: token`` realm) over HTTPS on 127.0.0.1.
+
+    ``GET /token?service=S&scope=repository:NAME:ACTIONS`` with Basic credentials answers a JWT
+    (ES256, the signing certificate in ``x5c``) granting the requested actions the user is allowed;
+    a wrong password is 401; no credentials is an anonymous token that grants nothing. Passwords
+    and tokens are never logged or printed.
+    """
+
+    def __init__(self, tls: TlsFiles, service: str, issuer: str = "pullkey-e2e-issuer") -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self.service = service
+        self.issuer = issuer
+        # user -> (password, {repository: allowed actions})
+        self.users: dict[str, tuple[str, dict[str, set[str]]]] = {}
+        self.requests = 0
+        key = serialization.load_pem_private_key(tls.signing_key.read_bytes(), password=None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        self._key = key
+        cert = x509.load_pem_x509_certificate(tls.signing_cert.read_bytes())
+        self._x5c = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
+        issuer_self = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:  # quiet: no request lines anywhere
+                return
+
+            def do_GET(self) -> None:
+                issuer_self.requests += 1
+                status, body = issuer_self.answer(self.path, self.headers.get("Authorization"))
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                if status == 401:
+                    self.send_header("WWW-Authenticate", 'Basic realm="pullkey-e2e-issuer"')
+                self.end_headers()
+                self.wfile.write(data)
+
+        import ssl
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(tls.server_cert), str(tls.server_key))
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self._thread = threading.Thread(target=self.server.serve_forever, name="token-issuer", daemon=True)
+        self._thread.start()
+
+    @property
+    def realm(self) -> str:
+        return f"https://127.0.0.1:{self.port}/token"
+
+    def add_user(self, user: str, password: str, access: dict[str, set[str]]) -> None:
+        self.users[user] = (password, access)
+
+    def answer(self, path: str, authorization: str | None) -> tuple[int, dict[str, object]]:
+        url = urllib.parse.urlsplit(path)
+        query = urllib.parse.parse_qs(url.query)
+        if url.path != "/token" or query.get("service") != [self.service]:
+            return 400, {"errors": [{"code": "UNSUPPORTED", "message": "wrong path or service"}]}
+        subject = ""
+        allowed: dict[str, set[str]] = {}
+        if authorization:
+            scheme, _, value = authorization.partition(" ")
+            try:
+                user, _, password = base64.b64decode(value).decode().partition(":")
+            except ValueError:
+                return 401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]}
+            known = self.users.get(user)
+            if scheme.lower() != "basic" or known is None or known[0] != password:
+                return 401, {"errors": [{"code": "UNAUTHORIZED", "message": "bad credentials"}]}
+            subject, allowed = user, known[1]
+        access: list[dict[str, object]] = []
+        for scope in query.get("scope", []):
+            for item in scope.split(" "):
+                kind, _, rest = item.partition(":")
+                repo, _, actions = rest.rpartition(":")
+                granted = sorted(set(actions.split(",")) & allowed.get(repo, set()))
+                if kind == "repository" and granted:
+                    access.append({"type": "repository", "name": repo, "actions": granted})
+        return 200, {"token": self.sign(subject, access), "expires_in": 300}
+
+    def sign(self, subject: str, access: list[dict[str, object]]) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+        now = int(time.time())
+        header = {"typ": "JWT", "alg": "ES256", "x5c": [self._x5c]}
+        claims = {
+            "iss": self.issuer,
+            "sub": subject,
+            "aud": self.service,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": base64.b16encode(os.urandom(8)).decode(),
+            "access": access,
+        }
+        signing_input = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        der = self._key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+        r, s = decode_dss_signature(der)
+        return f"{signing_input}.{_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@dataclass
+class TokenRegistry(Registry):
+    """``docker-registry serve`` with ``auth: token`` (tokens from a :class:`TokenIssuer`), over HTTPS
+    with a certificate from the test CA. ``user``/``password`` are the issuer's admin (push) account."""
+
+    tls: TlsFiles | None = None
+    issuer: TokenIssuer | None = None
+
+    def _write_config(self) -> Path:
+        assert self.tls is not None and self.issuer is not None
+        storage = self.workdir / "storage"
+        storage.mkdir(exist_ok=True)
+        config = "\n".join(
+            [
+                "version: 0.1",
+                "log:",
+                "  level: info",
+                "  accesslog:",
+                "    disabled: true",
+                "storage:",
+                "  filesystem:",
+                f"    rootdirectory: {json.dumps(str(storage))}",
+                "http:",
+                f"  addr: {json.dumps(self.host)}",
+                f"  secret: {json.dumps('e2e-' + self.name)}",
+                "  tls:",
+                f"    certificate: {json.dumps(str(self.tls.server_cert))}",
+                f"    key: {json.dumps(str(self.tls.server_key))}",
+                "auth:",
+                "  token:",
+                f"    realm: {json.dumps(self.issuer.realm)}",
+                f"    service: {json.dumps(self.issuer.service)}",
+                f"    issuer: {json.dumps(self.issuer.issuer)}",
+                f"    rootcertbundle: {json.dumps(str(self.tls.signing_cert))}",
+                "",
+            ]
+        )
+        path = self.workdir / "config.yml"
+        path.write_text(config)
+        return path
+
+    def write_htpasswd(self) -> None:
+        """No htpasswd here: the issuer holds the accounts."""
+        assert self.issuer is not None
+        self.issuer.add_user(self.user, self.password, {IMAGE_PATH: {"pull", "push"}})
+        self.htpasswd_path.write_text("")
+
+    def _wait_ready(self, timeout_s: float) -> str:
+        """'' once ``GET https://.../v2/`` answers 401 with a Bearer challenge."""
+        import ssl
+
+        assert self.tls is not None
+        context = ssl.create_default_context(cafile=str(self.tls.ca_cert))
+        deadline = time.monotonic() + timeout_s
+        status = "no answer"
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                return f"docker-registry exited with status {self.proc.returncode}"
+            try:
+                with urllib.request.urlopen(f"https://{self.host}/v2/", timeout=2, context=context) as resp:
+                    status = f"GET /v2/ answered {resp.status}"
+            except urllib.error.HTTPError as err:
+                if err.code == 401 and "Bearer" in err.headers.get("WWW-Authenticate", ""):
+                    return ""
+                status = f"GET /v2/ answered {err.code}"
+            except (urllib.error.URLError, OSError) as err:
+                status = f"no answer ({type(err).__name__})"
+            time.sleep(0.05)
+        return f"timed out after {timeout_s:.0f}s ({status}; expected 401 with a Bearer challenge)"
+
+
+def push_over_tls(skopeo: Skopeo, image: OciImage, registry: Registry, path: str = IMAGE_PATH) -> None:
+    """``skopeo copy`` into a TLS registry whose CA skopeo is not given (verification off for the push)."""
+    proc = skopeo.run(
+        [
+            "copy",
+            "--retry-times=0",
+            "--dest-tls-verify=false",
+            "--dest-creds",
+            f"{registry.user}:{registry.password}",
+            f"oci:{image.layout}:{image.tag}",
+            f"docker://{registry.host}/{path}:{image.tag}",
+        ]
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"skopeo copy into registry {registry.name} failed:\n{proc.stderr}", pytrace=False)
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers (a hung registry)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port: int = self.sock.getsockname()[1]
+        self.accepted: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="silent-server", daemon=True)
+        self._thread.start()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.accepted.append(conn)  # held open, never read from or written to
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        for conn in self.accepted:
+            conn.close()
+        self.sock.close()

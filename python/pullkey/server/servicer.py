@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
-    """The service's five methods over one :class:`Daemon`.
+    """The service's six methods over one :class:`Daemon`.
 
     NOTE: the two lookup methods return their answers already serialized (memoised answers, batches
     encoded by the core); :func:`add_servicer` registers a serializer that passes bytes through.
@@ -45,6 +45,11 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
         ok, message = await self._daemon.reload("rpc")
         credentials, sources = self._daemon.counts()
         return pb.ReloadResponse(loaded=ok, message=message, credential_count=credentials, source_count=sources)
+
+    async def Probe(self, request: pb.ProbeRequest, context: Context) -> pb.ProbeResponse:
+        from pullkey.server.probe import probe  # urllib3 loads on the first Probe call
+
+        return await probe(self._daemon, request, context)
 
 
 def _serialize(message: bytes | Message) -> bytes:

@@ -522,3 +522,175 @@ class ReloadResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReloadResponse: _TypeAlias = ReloadResponse  # noqa: Y015
+
+@_typing.final
+class ProbeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMAGES_FIELD_NUMBER: _builtins.int
+    INSECURE_REGISTRIES_FIELD_NUMBER: _builtins.int
+    TIMEOUT_FIELD_NUMBER: _builtins.int
+    DEADLINE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def images(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def insecure_registries(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Registries ("host[:port]") reached over plain HTTP; every other one over verified HTTPS."""
+
+    @_builtins.property
+    def timeout(self) -> _duration_pb2.Duration:
+        """Per-request timeout; zero = 10 s."""
+
+    @_builtins.property
+    def deadline(self) -> _duration_pb2.Duration:
+        """The whole probe's deadline; zero = 120 s. Never past the call's own gRPC deadline."""
+
+    def __init__(
+        self,
+        *,
+        images: _abc.Iterable[_builtins.str] | None = ...,
+        insecure_registries: _abc.Iterable[_builtins.str] | None = ...,
+        timeout: _duration_pb2.Duration | None = ...,
+        deadline: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "timeout", b"timeout"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deadline", b"deadline", "images", b"images", "insecure_registries", b"insecure_registries", "timeout", b"timeout"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProbeRequest: _TypeAlias = ProbeRequest  # noqa: Y015
+
+@_typing.final
+class ProbeAttempt(_message.Message):
+    """One credential (or none: anonymous) tried against the registry."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREDENTIAL_FIELD_NUMBER: _builtins.int
+    OK_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    HTTP_STATUS_FIELD_NUMBER: _builtins.int
+    ELAPSED_FIELD_NUMBER: _builtins.int
+    ok: _builtins.bool
+    reason: _builtins.str
+    """Empty when ok; else one of the reasons listed on ProbeResult.reason."""
+    detail: _builtins.str
+    """In words; names hosts and paths, never a secret."""
+    http_status: _builtins.int
+    """The HTTP status that decided, zero when there was none (network or TLS failure)."""
+    @_builtins.property
+    def credential(self) -> Global___ExplainedCredential:
+        """Unset for the anonymous attempt (no credential matched the image)."""
+
+    @_builtins.property
+    def elapsed(self) -> _duration_pb2.Duration: ...
+    def __init__(
+        self,
+        *,
+        credential: Global___ExplainedCredential | None = ...,
+        ok: _builtins.bool = ...,
+        reason: _builtins.str = ...,
+        detail: _builtins.str = ...,
+        http_status: _builtins.int = ...,
+        elapsed: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["credential", b"credential", "elapsed", b"elapsed"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credential", b"credential", "detail", b"detail", "elapsed", b"elapsed", "http_status", b"http_status", "ok", b"ok", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProbeAttempt: _TypeAlias = ProbeAttempt  # noqa: Y015
+
+@_typing.final
+class ProbeResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMAGE_FIELD_NUMBER: _builtins.int
+    OK_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    REGISTRY_FIELD_NUMBER: _builtins.int
+    ENDPOINT_FIELD_NUMBER: _builtins.int
+    REPOSITORY_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    DIGEST_FIELD_NUMBER: _builtins.int
+    MEDIA_TYPE_FIELD_NUMBER: _builtins.int
+    CREDENTIAL_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    ELAPSED_FIELD_NUMBER: _builtins.int
+    image: _builtins.str
+    """The image exactly as given."""
+    ok: _builtins.bool
+    """true: the kubelet's pull would find the manifest with one of its credentials (or anonymously)."""
+    reason: _builtins.str
+    """Empty when ok; else "unauthorized", "forbidden", "manifest_unknown", "unreachable", "tls_error",
+    "timeout", "deadline_exceeded", "registry_error" or "invalid_reference".
+    """
+    detail: _builtins.str
+    registry: _builtins.str
+    """The image's registry ("docker.io"), the URL probed ("https://registry-1.docker.io"), the
+    repository ("docker.io/library/nginx") and the tag or digest.
+    """
+    endpoint: _builtins.str
+    repository: _builtins.str
+    reference: _builtins.str
+    digest: _builtins.str
+    """Docker-Content-Digest of the manifest and its media type, when found."""
+    media_type: _builtins.str
+    @_builtins.property
+    def credential(self) -> Global___ExplainedCredential:
+        """The credential that opened the manifest; unset when none did or when it opened anonymously."""
+
+    @_builtins.property
+    def attempts(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProbeAttempt]:
+        """Every attempt, in kubelet order, up to and including the one that opened it."""
+
+    @_builtins.property
+    def elapsed(self) -> _duration_pb2.Duration: ...
+    def __init__(
+        self,
+        *,
+        image: _builtins.str = ...,
+        ok: _builtins.bool = ...,
+        reason: _builtins.str = ...,
+        detail: _builtins.str = ...,
+        registry: _builtins.str = ...,
+        endpoint: _builtins.str = ...,
+        repository: _builtins.str = ...,
+        reference: _builtins.str = ...,
+        digest: _builtins.str = ...,
+        media_type: _builtins.str = ...,
+        credential: Global___ExplainedCredential | None = ...,
+        attempts: _abc.Iterable[Global___ProbeAttempt] | None = ...,
+        elapsed: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["credential", b"credential", "elapsed", b"elapsed"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "credential", b"credential", "detail", b"detail", "digest", b"digest", "elapsed", b"elapsed", "endpoint", b"endpoint", "image", b"image", "media_type", b"media_type", "ok", b"ok", "reason", b"reason", "reference", b"reference", "registry", b"registry", "repository", b"repository"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProbeResult: _TypeAlias = ProbeResult  # noqa: Y015
+
+@_typing.final
+class ProbeResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProbeResult]: ...
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___ProbeResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProbeResponse: _TypeAlias = ProbeResponse  # noqa: Y015

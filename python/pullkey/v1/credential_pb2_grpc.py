@@ -60,6 +60,11 @@ class CredentialServiceStub:
                 request_serializer=pullkey_dot_v1_dot_credential__pb2.ReloadRequest.SerializeToString,
                 response_deserializer=pullkey_dot_v1_dot_credential__pb2.ReloadResponse.FromString,
                 _registered_method=True)
+        self.Probe = channel.unary_unary(
+                '/pullkey.v1.CredentialService/Probe',
+                request_serializer=pullkey_dot_v1_dot_credential__pb2.ProbeRequest.SerializeToString,
+                response_deserializer=pullkey_dot_v1_dot_credential__pb2.ProbeResponse.FromString,
+                _registered_method=True)
 
 
 class CredentialServiceServicer:
@@ -103,6 +108,17 @@ class CredentialServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Probe(self, request, context):
+        """Would each image pull? The credentials the kubelet would use are tried against the image's
+        registry in kubelet order (registry HTTP API v2 / OCI distribution: ping, challenge, Basic or
+        Bearer token, HEAD of the manifest), as `pullkey probe` does. One result per distinct image, in
+        request order; a failed probe is a result (ok = false, reason), not an error status. More than
+        1,000 images is INVALID_ARGUMENT. The answer carries no password or token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CredentialServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +146,11 @@ def add_CredentialServiceServicer_to_server(servicer, server):
                     servicer.Reload,
                     request_deserializer=pullkey_dot_v1_dot_credential__pb2.ReloadRequest.FromString,
                     response_serializer=pullkey_dot_v1_dot_credential__pb2.ReloadResponse.SerializeToString,
+            ),
+            'Probe': grpc.unary_unary_rpc_method_handler(
+                    servicer.Probe,
+                    request_deserializer=pullkey_dot_v1_dot_credential__pb2.ProbeRequest.FromString,
+                    response_serializer=pullkey_dot_v1_dot_credential__pb2.ProbeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -268,6 +289,33 @@ class CredentialService:
             '/pullkey.v1.CredentialService/Reload',
             pullkey_dot_v1_dot_credential__pb2.ReloadRequest.SerializeToString,
             pullkey_dot_v1_dot_credential__pb2.ReloadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Probe(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pullkey.v1.CredentialService/Probe',
+            pullkey_dot_v1_dot_credential__pb2.ProbeRequest.SerializeToString,
+            pullkey_dot_v1_dot_credential__pb2.ProbeResponse.FromString,
             options,
             channel_credentials,
             insecure,

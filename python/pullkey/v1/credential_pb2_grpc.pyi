@@ -57,6 +57,13 @@ class CredentialServiceStub:
     """The image reference grammar (distribution/reference) as a service."""
     Reload: _grpc.UnaryUnaryMultiCallable[_credential_pb2.ReloadRequest, _credential_pb2.ReloadResponse]
     """Re-read every credential source now. A failed reload keeps the last good state (loaded = false)."""
+    Probe: _grpc.UnaryUnaryMultiCallable[_credential_pb2.ProbeRequest, _credential_pb2.ProbeResponse]
+    """Would each image pull? The credentials the kubelet would use are tried against the image's
+    registry in kubelet order (registry HTTP API v2 / OCI distribution: ping, challenge, Basic or
+    Bearer token, HEAD of the manifest), as `pullkey probe` does. One result per distinct image, in
+    request order; a failed probe is a result (ok = false, reason), not an error status. More than
+    1,000 images is INVALID_ARGUMENT. The answer carries no password or token.
+    """
 
 @_typing.type_check_only
 class CredentialServiceAsyncStub(CredentialServiceStub):
@@ -76,6 +83,13 @@ class CredentialServiceAsyncStub(CredentialServiceStub):
     """The image reference grammar (distribution/reference) as a service."""
     Reload: _aio.UnaryUnaryMultiCallable[_credential_pb2.ReloadRequest, _credential_pb2.ReloadResponse]  # type: ignore[assignment]
     """Re-read every credential source now. A failed reload keeps the last good state (loaded = false)."""
+    Probe: _aio.UnaryUnaryMultiCallable[_credential_pb2.ProbeRequest, _credential_pb2.ProbeResponse]  # type: ignore[assignment]
+    """Would each image pull? The credentials the kubelet would use are tried against the image's
+    registry in kubelet order (registry HTTP API v2 / OCI distribution: ping, challenge, Basic or
+    Bearer token, HEAD of the manifest), as `pullkey probe` does. One result per distinct image, in
+    request order; a failed probe is a result (ok = false, reason), not an error status. More than
+    1,000 images is INVALID_ARGUMENT. The answer carries no password or token.
+    """
 
 class CredentialServiceServicer(metaclass=_abc_1.ABCMeta):
     """CredentialService answers credential lookups from the node's docker configs and pull secrets."""
@@ -122,5 +136,18 @@ class CredentialServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_credential_pb2.ReloadResponse, _abc.Awaitable[_credential_pb2.ReloadResponse]]:
         """Re-read every credential source now. A failed reload keeps the last good state (loaded = false)."""
+
+    @_abc_1.abstractmethod
+    def Probe(
+        self,
+        request: _credential_pb2.ProbeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_credential_pb2.ProbeResponse, _abc.Awaitable[_credential_pb2.ProbeResponse]]:
+        """Would each image pull? The credentials the kubelet would use are tried against the image's
+        registry in kubelet order (registry HTTP API v2 / OCI distribution: ping, challenge, Basic or
+        Bearer token, HEAD of the manifest), as `pullkey probe` does. One result per distinct image, in
+        request order; a failed probe is a result (ok = false, reason), not an error status. More than
+        1,000 images is INVALID_ARGUMENT. The answer carries no password or token.
+        """
 
 def add_CredentialServiceServicer_to_server(servicer: CredentialServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
