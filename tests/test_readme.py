@@ -9,7 +9,9 @@ Each fenced block of README.md carries a marker comment on the line before it:
 - ``<!-- readme-test: config ... -->``: a ``yaml`` pullkey configuration, loaded by ``pullkey check``;
 - ``<!-- readme-test: skip (reason) -->``: ``make demo`` / ``make test`` (the build itself: running
   them here would rebuild the extension under the test run); the demo is checked instead to run
-  the "Use it" commands with the same ``HOME``.
+  the "Use it" commands with the same ``HOME``. Any other skipped block is sample ``text`` output or
+  names the test that runs its commands against the real services they need (``pullkey probe``
+  needs registries: ``tests/e2e/test_probe.py``).
 
 A block without a marker fails the test, so a new example cannot escape it. The only substitutions,
 each asserted to apply (a stale one fails):
@@ -59,6 +61,7 @@ class Block:
     lang: str
     body: str
     line: int
+    note: str = ""
 
     @property
     def commands(self) -> list[str]:
@@ -79,7 +82,10 @@ class Block:
 
 def _blocks() -> list[Block]:
     text = README.read_text()
-    return [Block(m["kind"], m["lang"], m["body"], text.count("\n", 0, m.start()) + 1) for m in MARKER.finditer(text)]
+    return [
+        Block(m["kind"], m["lang"], m["body"], text.count("\n", 0, m.start()) + 1, m["note"])
+        for m in MARKER.finditer(text)
+    ]
 
 
 def _block(kind: str, lang: str, first_command: str) -> Block:
@@ -142,9 +148,13 @@ def test_every_block_is_marked() -> None:
     fences = FENCE.findall(text)
     blocks = _blocks()
     assert len(blocks) == len(fences), "every code block of README.md needs a <!-- readme-test: ... --> marker"
-    assert [b.kind for b in blocks if b.kind == "skip"] == ["skip"], "only the make demo / make test block is skipped"
-    skipped = next(b for b in blocks if b.kind == "skip")
-    assert [c.split("#")[0].split() for c in skipped.commands] == [["make", "demo"], ["make", "test"]]
+    skipped = [b for b in blocks if b.kind == "skip"]
+    assert [c.split("#")[0].split() for c in skipped[0].commands] == [["make", "demo"], ["make", "test"]]
+    for block in skipped[1:]:
+        # Any other skipped block is sample output, or names the test that runs its commands for real.
+        covered = re.findall(r"tests/[\w/]+\.py", block.note)
+        assert block.lang == "text" or covered, f"README block at line {block.line}: say which test runs it"
+        assert all((ROOT / path).is_file() for path in covered), covered
 
 
 def test_no_placeholders() -> None:

@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from pullkey.probe import command as probe_command  # urllib3 loads only when `probe` runs
 
-    probe_command.add_parser(sub, _add_source_flags)
+    probe_command.add_parser(sub, add_source_flags)
 
     p = sub.add_parser("serve", help="the gRPC service (pullkey serve --help)", add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER)

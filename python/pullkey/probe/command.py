@@ -10,7 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pullkey.options import Options
 
 DESCRIPTION = """\
 Would the kubelet pull these images? For each image pullkey resolves the credentials exactly as the
@@ -47,6 +50,7 @@ def add_parser(
     """Adds ``probe`` to the CLI's subcommands, with the shared source flags."""
     p = sub.add_parser(
         "probe",
+        allow_abbrev=False,
         help="would the kubelet's credentials pull these images? (asks the registries)",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -79,26 +83,16 @@ def add_parser(
     return p
 
 
-def _resolver(args: argparse.Namespace) -> Any:
-    from pullkey import _core
-    from pullkey.service import Options, Resolver
+def _resolver(options: Options) -> Any:
+    from pullkey.service import Resolver
 
-    duration = getattr(args, "cache_duration", None)
-    resolver = Resolver(
-        Options(
-            config=args.config,
-            root_dir=args.root_dir,
-            search_policy=args.search_policy,
-            strict=args.strict,
-            cache_policy=args.cache_policy,
-            cache_duration=None if duration is None else _core.parse_duration_seconds(duration),
-        )
-    )
+    resolver = Resolver(options)
     resolver.load()
     return resolver
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, options: Options) -> int:
+    """``pullkey probe``; ``options`` are the shared source flags, as the CLI's loader read them."""
     from pullkey.probe import engine, manifests, report
 
     if "-" in args.filename and "-" in args.images:
@@ -119,18 +113,18 @@ def run(args: argparse.Namespace) -> int:
             return 1
         sys.stderr.write("pullkey probe: name an IMAGE or a manifest file (-f FILE); see pullkey probe --help\n")
         return 2
-    options = engine.ProbeOptions(
+    probe_options = engine.ProbeOptions(
         insecure_registries=tuple(args.insecure_registry),
         timeout=args.timeout,
         deadline=args.deadline,
         parallelism=min(args.parallel, engine.MAX_PARALLELISM),
     )
-    resolver = _resolver(args)
+    resolver = _resolver(options)
     for warning in [*resolver.state.warnings, *warnings]:
         sys.stderr.write(f"pullkey: warning: {warning}\n")
     progress = report.Progress(len(dict.fromkeys(images)), sys.stderr)
     try:
-        results = engine.probe(images, resolver, options, origins=origins, on_result=progress.advance)
+        results = engine.probe(images, resolver, probe_options, origins=origins, on_result=progress.advance)
     finally:
         progress.close()
     for result in results:
