@@ -17,7 +17,7 @@ bench's own RSS (this is what ``RUSAGE_CHILDREN`` deltas show too). Instead each
 under GNU ``/usr/bin/time -f %M``: time forks from its own ~1 MiB image, so the number it reports is
 the child's own peak (floor ≈ 1 MiB, far below any Python process).
 
-Budgets (ARCHITECTURE.md): median ≤ 1.6x ``python -c pass``; peak RSS ≤ 30 MiB.
+Budgets (`docs/architecture.md`): median ≤ 1.6x ``python -c pass``; peak RSS ≤ 30 MiB.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ images are normalised repositories (what the kubelet passes to Lookup): ~80% hit
 ~20% misses. Peer: ``peers/kubelet_scan.py`` (faithful port of keyring.go, re-parses both URLs per key,
 as URLsMatchStr does); context peer: the same scan with keys parsed once.
 
-Budgets (ARCHITECTURE.md): ≤ 2 µs at 10,000 entries; 100,000 entries within 2x of 10 entries;
+Budgets (`docs/architecture.md`): ≤ 2 µs at 10,000 entries; 100,000 entries within 2x of 10 entries;
 ≥ 100x the linear scan at 10,000 entries.
 """
 
@@ -32,7 +32,7 @@ PREPARSED_LABEL = "linear scan, keys pre-parsed (`PreparsedScanKeyring`)"
 
 
 def _entries(config: dict) -> dict[str, tuple[str, str]]:
-    """Decode `auth` the way the kubelet does for these inputs (spec/kubelet.md §b.1)."""
+    """Decode `auth` the way the kubelet does for these inputs (docs/kubelet.md §b.1)."""
     out = {}
     for key, entry in config["auths"].items():
         user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")

@@ -4,7 +4,7 @@ Rows (see bench/README.md):
 * ``parse_reference`` single calls over the corpus (valid and invalid inputs; an invalid input costs
   its exception), against each peer doing its own normalising parse of the same inputs;
 * ``parse_references`` bulk call (time per reference).
-Budgets (ARCHITECTURE.md): ≤ 1 µs per single call, ≤ 0.25 µs per reference in bulk, ≥ 30x docker-image-py.
+Budgets (`docs/architecture.md`): ≤ 1 µs per single call, ≤ 0.25 µs per reference in bulk, ≥ 30x docker-image-py.
 """
 
 from __future__ import annotations

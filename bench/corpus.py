@@ -217,7 +217,7 @@ def docker_config(keys: list[str]) -> dict:
 
 def _host_path_of(key: str) -> tuple[str, str]:
     """(host[:port], path) a key matches, with globs filled in (mirrors the key normalisation of
-    spec/kubelet.md §c.1 for the shapes the generator emits)."""
+    docs/kubelet.md §c.1 for the shapes the generator emits)."""
     for scheme in ("https://", "http://"):
         if key.startswith(scheme):
             key = key[len(scheme) :]

@@ -1,7 +1,7 @@
 """The bench's own peers must be right before their timings mean anything.
 
-Run: ``python -m pytest bench/test_peers.py -q`` (cases written from spec/kubelet.md §c and
-spec/reference.md §2, §3, §7).
+Run: ``python -m pytest bench/test_peers.py -q`` (cases written from docs/kubelet.md §c and
+docs/reference.md §2, §3, §7).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from oracles import reference
 H64 = "a" * 64
 
 
-# --- spec/kubelet.md §c.2: URLsMatchStr ------------------------------------------------------------
+# --- docs/kubelet.md §c.2: URLsMatchStr ------------------------------------------------------------
 @pytest.mark.parametrize(
     ("pattern", "target", "want"),
     [
@@ -192,7 +192,7 @@ def test_preparsed_scan_agrees() -> None:
         assert [c.key for c in fast.lookup(image)] == [c.key for c in slow.lookup(image)]
 
 
-# --- spec/reference.md: the regex port --------------------------------------------------------------
+# --- docs/reference.md: the regex port --------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "domain", "path", "tag", "digest"),
     [

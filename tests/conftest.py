@@ -38,7 +38,7 @@ def run_plugin(
     cwd: str | Path | None = None,
     stdin: int | None = None,
 ) -> Run:
-    """Runs the installed `pullkey` as the kubelet does (spec/kubelet.md §e.3): argv = args from the
+    """Runs the installed `pullkey` as the kubelet does (docs/kubelet.md §e.3): argv = args from the
     CredentialProviderConfig, the kubelet's environment followed by the configured `env` entries,
     the request on stdin, stdout and stderr captured separately, killed after one minute."""
     if isinstance(request, Mapping):

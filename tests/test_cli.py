@@ -132,7 +132,7 @@ def test_explain_shows_the_docker_hub_fallback(node: Node) -> None:
 
 def test_check_reads_a_kubelet_config_directory_in_path_order(node: Node, tmp_path: Path) -> None:
     """Recent kubelets take a directory: its .json/.yaml/.yml files, sorted, providers concatenated;
-    a provider name seen twice across files is an error (spec/kubelet.md §f.1)."""
+    a provider name seen twice across files is an error (docs/kubelet.md §f.1)."""
     d = tmp_path / "providers.d"
     d.mkdir()
     doc = (

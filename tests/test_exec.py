@@ -1,4 +1,4 @@
-"""The installed `pullkey` executable run as the kubelet runs it (spec/kubelet.md §e.3, §e.4)."""
+"""The installed `pullkey` executable run as the kubelet runs it (docs/kubelet.md §e.3, §e.4)."""
 
 from __future__ import annotations
 

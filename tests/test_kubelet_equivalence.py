@@ -1,4 +1,4 @@
-"""The kubelet simulator (oracles/kubelet_sim.py, written from spec/kubelet.md) drives sequences of
+"""The kubelet simulator (oracles/kubelet_sim.py, written from docs/kubelet.md) drives sequences of
 pulls through the real `pullkey` executable as its exec plugin, with its strict response decoding,
 its response cache keyed by cacheKeyType, and keyring matching of the returned keys. The
 credentials it ends up trying must equal what the kubelet would try reading the same files itself.

@@ -1,6 +1,6 @@
 """Table tests for the kubelet oracle (oracles/kubelet_sim.py).
 
-Expected values come from spec/kubelet.md (section numbers cited per table), from the kubelet's
+Expected values come from docs/kubelet.md (section numbers cited per table), from the kubelet's
 own test tables in kubernetes/kubernetes pkg/credentialprovider (keyring_test.go, config_test.go),
 restated here as input → result facts, and from documented Go standard-library behaviour.
 """

@@ -1,7 +1,7 @@
 """`parse_references` against `parse_reference`, and the lazily derived attributes of `Reference`.
 
 The bulk call borrows its inputs and builds its error instances itself; every result must still be
-exactly what the single call returns or raises (spec/reference.md; ARCHITECTURE.md "Performance budgets").
+exactly what the single call returns or raises (docs/reference.md; `docs/architecture.md` "Performance budgets").
 """
 
 from __future__ import annotations

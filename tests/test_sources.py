@@ -1,4 +1,4 @@
-"""Where credentials come from: the kubelet search paths and their precedence (spec/kubelet.md
+"""Where credentials come from: the kubelet search paths and their precedence (docs/kubelet.md
 §b.2), pull secrets before node files (§d), and canary secrets planted in every kind of source that
 must never appear in anything pullkey prints other than the exec response itself."""
 

@@ -37,7 +37,7 @@ TOOLS = {"docker-registry": "docker-registry", "skopeo": "skopeo", "htpasswd": "
 API_V1 = "credentialprovider.kubelet.k8s.io/v1"
 IMAGE_PATH = "team/app"
 IMAGE_TAG = "1.0"
-# The kubelet kills an exec plugin after one minute (spec/kubelet.md §e.3).
+# The kubelet kills an exec plugin after one minute (docs/kubelet.md §e.3).
 EXEC_TIMEOUT_S = 60
 # skopeo's wording for a registry that refused the credentials (HTTP 401 from the distribution
 # registry's htpasswd access controller).
@@ -463,7 +463,7 @@ class ExecResult:
 def exec_plugin(provider: ExecProvider, image: str, *, kubelet_home: Path, kubelet_cwd: Path) -> ExecResult:
     """Pull-time credentials for *image* as the kubelet gets them from pullkey as its only exec plugin.
 
-    The kubelet side is oracles/kubelet_sim.py (written from spec/kubelet.md): it writes the request,
+    The kubelet side is oracles/kubelet_sim.py (written from docs/kubelet.md): it writes the request,
     strictly decodes the response, feeds the auth map to a fresh BasicDockerKeyring and looks the
     image up (spec §c.5, §e.2-§e.4). The process is the installed ``pullkey`` with the provider's args,
     the kubelet's environment followed by the provider's env, the kubelet's working directory and the
@@ -577,7 +577,7 @@ def pull_secret_yaml(name: str, config_json: str) -> str:
 
 
 def provider_config_yaml(sources: list[dict[str, str]]) -> str:
-    """A pullkey ProviderConfig (HELPERS.md schema) with these sources, in precedence order."""
+    """A pullkey ProviderConfig (docs/provider-config.md schema) with these sources, in precedence order."""
     lines = ["apiVersion: pullkey.dev/v1alpha1", "kind: ProviderConfig", "sources:"]
     for source in sources:
         first = True

@@ -94,7 +94,7 @@ class Node:
     def order(self, right: Cred) -> list[Cred]:
         """The credentials the kubelet should end up trying, in order, when *right* is the good one.
 
-        Node files alone: by key, the longer matching key first (spec/kubelet.md §c.3), so the decoy
+        Node files alone: by key, the longer matching key first (docs/kubelet.md §c.3), so the decoy
         and then the right key. A pull secret: its credentials before every node-file credential
         (spec §d), which pullkey reproduces through its source precedence.
         """
@@ -105,7 +105,7 @@ def lay_out_node(tmp: Path, layout: str, target: Registry, other: Registry) -> N
     """Write credential files for *target* in one layout, with decoys around them.
 
     Decoys: a matching path-scoped key with a wrong password (it sorts before the right key,
-    spec/kubelet.md §c.3, so from node files it is tried first and refused), a key for the other
+    docs/kubelet.md §c.3, so from node files it is tried first and refused), a key for the other
     registry's port, a key whose path does not match, and a key without a port (never matches a host
     with a port, §c.2.2).
     """

@@ -7,9 +7,9 @@ The directory layout (protos/pullkey/v1/) mirrors the Python package path (pytho
 the generated code imports `from pullkey.v1 import credential_pb2` without rewriting.
 Regenerate with scripts/gen_protos.sh (`make protos`); the generated files are checked in.
 
-Semantics follow the kubelet image credential provider (spec/kubelet.md): credentials come back in
+Semantics follow the kubelet image credential provider (docs/kubelet.md): credentials come back in
 kubelet keyring order, and "no credential" is an OK answer with an empty list, never NOT_FOUND
-(spec/peers.md §4). Status codes: INVALID_ARGUMENT for a malformed image reference or request,
+(docs/ecosystem.md §4). Status codes: INVALID_ARGUMENT for a malformed image reference or request,
 FAILED_PRECONDITION while no configuration is loaded, DEADLINE_EXCEEDED when a batch outlives its
 deadline, INTERNAL (fixed message) for anything unexpected. Messages never carry a secret.
 """
