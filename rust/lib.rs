@@ -37,6 +37,7 @@ pub mod go;
 pub mod grpc;
 pub mod hostglob;
 pub mod keyring;
+pub mod names;
 pub mod operations;
 pub mod reference;
 

@@ -18,6 +18,7 @@ use crate::go::duration;
 use crate::grpc;
 use crate::hostglob;
 use crate::keyring::{self, CacheKeyType, CachePolicy};
+use crate::names::Named;
 use crate::operations::{self, SearchPolicy, SourceData, SourceFile};
 use crate::reference::ReferenceView;
 
@@ -48,31 +49,12 @@ impl From<CoreError> for PyErr {
     }
 }
 
-// The names at the Rust/Python boundary, spelled once for Python: each table maps a name to its core
-// value, the module exports the names (`_core.CACHE_POLICIES`, ...), and `_types.py` types them.
-const CACHE_POLICIES: [(&str, CachePolicy); 4] = [
-    ("auto", CachePolicy::Auto),
-    ("Image", CachePolicy::Image),
-    ("Registry", CachePolicy::Registry),
-    ("Global", CachePolicy::Global),
-];
-const CACHE_KEY_TYPES: [(&str, CacheKeyType); 3] = [
-    ("Image", CacheKeyType::Image),
-    ("Registry", CacheKeyType::Registry),
-    ("Global", CacheKeyType::Global),
-];
-const SEARCH_POLICIES: [(&str, SearchPolicy); 2] = [("merge", SearchPolicy::Merge), ("first", SearchPolicy::First)];
-const DOCKER_CONFIG_FORMATS: [(&str, Format); 3] = [
-    ("auto", Format::Auto),
-    ("config.json", Format::ConfigJson),
-    ("dockercfg", Format::DockerCfg),
-];
-const SOURCE_TYPES: [SourceKind; 4] = [
-    SourceKind::SearchPaths,
-    SourceKind::DockerConfig,
-    SourceKind::PullSecret,
-    SourceKind::PullSecretDir,
-];
+// The names at the Rust/Python boundary come from the core's one table per enum (`names::Named`);
+// the module exports them (`_core.CACHE_POLICIES`, ...), and `_types.py` types them.
+const CACHE_POLICIES: &[(&str, CachePolicy)] = CachePolicy::NAMES;
+const CACHE_KEY_TYPES: &[(&str, CacheKeyType)] = CacheKeyType::NAMES;
+const SEARCH_POLICIES: &[(&str, SearchPolicy)] = SearchPolicy::NAMES;
+const DOCKER_CONFIG_FORMATS: &[(&str, Format)] = Format::NAMES;
 
 /// What the bytes of a `SourceFile` are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,7 +245,7 @@ impl PyCredential {
 }
 
 fn cache_policy(name: &str) -> PyResult<CachePolicy> {
-    by_name(&CACHE_POLICIES, "cache policy", name)
+    by_name(CACHE_POLICIES, "cache policy", name)
 }
 
 /// A credential source read by the Python loader: a display name, what its bytes are, the bytes (or,
@@ -398,7 +380,7 @@ impl PyKeyring {
         Ok((
             repository,
             credentials.into_iter().map(PyCredential::from).collect(),
-            name_of(&CACHE_KEY_TYPES, &kind),
+            name_of(CACHE_KEY_TYPES, &kind),
         ))
     }
 
@@ -452,7 +434,7 @@ fn build_keyring<'py>(
     node: Vec<PyRef<'py, PySourceFile>>,
     search_policy: &str,
 ) -> PyResult<BuildResult<'py>> {
-    let policy = by_name(&SEARCH_POLICIES, "search policy", search_policy)?;
+    let policy = by_name(SEARCH_POLICIES, "search policy", search_policy)?;
     let (secrets, node) = (source_files(py, &secrets)?, source_files(py, &node)?);
     // A build of a large config takes a while: the gRPC server keeps answering meanwhile.
     let built = py.detach(|| operations::build_keyring(&secrets, &node, policy));
@@ -565,7 +547,7 @@ impl PyConfigSource {
     }
     #[getter]
     fn format(&self) -> &'static str {
-        name_of(&DOCKER_CONFIG_FORMATS, &self.format)
+        name_of(DOCKER_CONFIG_FORMATS, &self.format)
     }
     /// The same source with another `path` (the loader makes config-relative paths absolute).
     fn with_path(&self, path: String) -> Self {
@@ -579,7 +561,7 @@ impl PyConfigSource {
             "ConfigSource(type={:?}, path={:?}, format={:?})",
             self.kind.as_str(),
             self.path,
-            name_of(&DOCKER_CONFIG_FORMATS, &self.format)
+            name_of(DOCKER_CONFIG_FORMATS, &self.format)
         )
     }
 }
@@ -606,7 +588,7 @@ impl PyProviderConfig {
     }
     #[getter]
     fn search_policy(&self) -> &'static str {
-        name_of(&SEARCH_POLICIES, &self.inner.search_policy)
+        name_of(SEARCH_POLICIES, &self.inner.search_policy)
     }
     #[getter]
     fn strict(&self) -> bool {
@@ -627,7 +609,7 @@ impl PyProviderConfig {
     /// `cache.policy`.
     #[getter]
     fn cache_policy(&self) -> &'static str {
-        name_of(&CACHE_POLICIES, &self.inner.cache.policy)
+        name_of(CACHE_POLICIES, &self.inner.cache.policy)
     }
     /// `cache.duration` in whole seconds.
     #[getter]
@@ -674,12 +656,12 @@ fn render_kubelet_config(
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("CACHE_POLICIES", names(py, &CACHE_POLICIES)?)?;
-    m.add("CACHE_KEY_TYPES", names(py, &CACHE_KEY_TYPES)?)?;
-    m.add("SEARCH_POLICIES", names(py, &SEARCH_POLICIES)?)?;
-    m.add("DOCKER_CONFIG_FORMATS", names(py, &DOCKER_CONFIG_FORMATS)?)?;
+    m.add("CACHE_POLICIES", names(py, CACHE_POLICIES)?)?;
+    m.add("CACHE_KEY_TYPES", names(py, CACHE_KEY_TYPES)?)?;
+    m.add("SEARCH_POLICIES", names(py, SEARCH_POLICIES)?)?;
+    m.add("DOCKER_CONFIG_FORMATS", names(py, DOCKER_CONFIG_FORMATS)?)?;
     m.add("SOURCE_FORMATS", names(py, &SOURCE_FORMATS)?)?;
-    m.add("SOURCE_TYPES", PyTuple::new(py, SOURCE_TYPES.map(SourceKind::as_str))?)?;
+    m.add("SOURCE_TYPES", names(py, SourceKind::NAMES)?)?;
     m.add_class::<PyReference>()?;
     m.add_class::<PyCredential>()?;
     m.add_class::<PyKeyring>()?;

@@ -6,6 +6,7 @@ use super::{is_default_registry_match, normalize_key, Explanation, DEFAULT_REGIS
 use crate::credential::{AuthEntry, Credential};
 use crate::go::url::{escape_host, escape_path, parse_schemeless_ref};
 use crate::hostglob::{explain_match, HostParts};
+use crate::names::Named;
 use std::collections::{BTreeSet, HashMap};
 
 /// How the kubelet may cache a plugin response (§e.2 step 7).
@@ -30,6 +31,25 @@ pub enum CachePolicy {
     Registry,
     /// `Global` when exact, else `Image`.
     Global,
+}
+
+impl Named for CacheKeyType {
+    /// The exact spelling of the wire format (docs/kubelet.md §e.2 step 7).
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("Image", CacheKeyType::Image),
+        ("Registry", CacheKeyType::Registry),
+        ("Global", CacheKeyType::Global),
+    ];
+}
+
+impl Named for CachePolicy {
+    /// The names of `cache.policy` and `--cache-policy` (docs/provider-config.md).
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("auto", CachePolicy::Auto),
+        ("Image", CachePolicy::Image),
+        ("Registry", CachePolicy::Registry),
+        ("Global", CachePolicy::Global),
+    ];
 }
 
 /// The `auth` map of a kubelet response: keys (in no particular order, they are a JSON map) whose
