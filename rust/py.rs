@@ -518,11 +518,33 @@ fn encode_batch_request<'py>(
     ))
 }
 
-/// The number of `images` in a serialized `BatchGetCredentialsRequest`.
+/// Like `_encode_batch`, for the images of `request[start:end]`, a byte range `_batch_slices` gave.
 #[pyfunction]
-#[pyo3(name = "_count_batch_images")]
-fn count_batch_images(request: &[u8]) -> PyResult<usize> {
-    Ok(grpc::decode_batch_images(request)?.len())
+#[pyo3(name = "_encode_batch_span")]
+fn encode_batch_span<'py>(
+    py: Python<'py>,
+    keyring: &PyKeyring,
+    request: &[u8],
+    start: usize,
+    end: usize,
+    cache_policy: &str,
+    cache_duration: u64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let policy = self::cache_policy(cache_policy)?;
+    let span = request.get(start..end).unwrap_or_default();
+    let images = grpc::decode_batch_images(span)?;
+    Ok(PyBytes::new(
+        py,
+        &grpc::encode_batch(&keyring.inner, &images, policy, cache_duration),
+    ))
+}
+
+/// `(start, end, images)` byte ranges of a serialized `BatchGetCredentialsRequest`, at most
+/// `per_slice` images each, from one scan of the request.
+#[pyfunction]
+#[pyo3(name = "_batch_slices")]
+fn batch_slices(request: &[u8], per_slice: usize) -> PyResult<Vec<(usize, usize, usize)>> {
+    Ok(grpc::batch_slices(request, per_slice)?)
 }
 
 /// One entry of a `ProviderConfig`'s `sources`.
@@ -680,7 +702,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode_answer, m)?)?;
     m.add_function(wrap_pyfunction!(encode_batch, m)?)?;
     m.add_function(wrap_pyfunction!(encode_batch_request, m)?)?;
-    m.add_function(wrap_pyfunction!(count_batch_images, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_batch_span, m)?)?;
+    m.add_function(wrap_pyfunction!(batch_slices, m)?)?;
     // What users should call (`m.add` lists every name): the rest is for pullkey's own modules.
     let public = [
         "Credential",

@@ -318,6 +318,11 @@ def test_batch_requests_are_read_by_the_core(unix_server: Running, sources: Sour
     assert resolver.batch_pb_request(req, 0, 4) == resolver.batch_pb(images)
     assert resolver.batch_pb_request(req, 1, 3) == resolver.batch_pb(images[1:3])
     assert resolver.batch_pb_request(req, 3, 99) == resolver.batch_pb(images[3:])
+    # Slices from one scan: their answers concatenate to the whole batch's answer.
+    for per_slice in (1, 3, 4):
+        slices = resolver.batch_slices(req, per_slice)
+        assert [n for _, _, n in slices] == [min(per_slice, len(images) - i) for i in range(0, len(images), per_slice)]
+        assert b"".join(resolver.batch_pb_span(req, s, e) for s, e, _ in slices) == resolver.batch_pb(images)
     got = unix_server.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest.FromString(req), timeout=5)
     assert [r.image for r in got.results] == images
     assert got.results[1].error.reason == "invalid_format"
@@ -505,6 +510,13 @@ class _Slow(service.Resolver):
 
     def batch_pb_request(self, request: bytes, start: int, stop: int) -> bytes:
         out = super().batch_pb_request(request, start, stop)
+        n = len(pb.BatchGetCredentialsResponse.FromString(out).results)
+        self.calls += n
+        time.sleep(self.delay * n)
+        return out
+
+    def batch_pb_span(self, request: bytes, start: int, end: int) -> bytes:
+        out = super().batch_pb_span(request, start, end)
         n = len(pb.BatchGetCredentialsResponse.FromString(out).results)
         self.calls += n
         time.sleep(self.delay * n)

@@ -210,6 +210,13 @@ def _encode_batch_request(
     """Like :func:`_encode_batch`, for ``images[start:stop]`` of a serialized ``BatchGetCredentialsRequest``.
     Raises :class:`pullkey.InvalidRequest` when the request is malformed."""
 
-def _count_batch_images(request: bytes) -> int:
-    """The number of images in a serialized ``pullkey.v1.BatchGetCredentialsRequest``.
+def _encode_batch_span(
+    keyring: Keyring, request: bytes, start: int, end: int, cache_policy: CachePolicy, cache_duration: int
+) -> bytes:
+    """Like :func:`_encode_batch`, for the images of ``request[start:end]``, a range :func:`_batch_slices` gave.
     Raises :class:`pullkey.InvalidRequest` when the request is malformed."""
+
+def _batch_slices(request: bytes, per_slice: int) -> list[tuple[int, int, int]]:
+    """``(start, end, images)`` byte ranges of a serialized ``pullkey.v1.BatchGetCredentialsRequest``, at most
+    ``per_slice`` images each, in order, from one scan of the request. Raises :class:`pullkey.InvalidRequest`
+    when the request is malformed."""

@@ -13,7 +13,6 @@ import grpc
 from grpc_health.v1 import health, health_pb2
 
 from pullkey import errors
-from pullkey._core import _count_batch_images as count_batch_images
 from pullkey.server import defaults, memory
 from pullkey.server.interceptor import INTERNAL_MESSAGE, safe_traceback
 from pullkey.server.metrics import Metrics
@@ -154,25 +153,28 @@ class Daemon:
         """The serialized ``BatchGetCredentialsResponse`` for a serialized request; per-item errors (with the
         reference error's code as ``reason``) are encoded by the core in the same answer.
 
-        The core encodes each slice of the batch in one call (``BatchResult`` elements of a repeated field
-        concatenate into one message); between slices the deadline is checked and other calls run.
+        The request is scanned once into byte ranges of ``BATCH_SLICE`` images; the core encodes each range
+        in one call (``BatchResult`` elements of a repeated field concatenate into one message); between
+        slices the deadline is checked and other calls run.
         """
-        count = count_batch_images(request)
+        slices = self.resolver.batch_slices(request, BATCH_SLICE)
+        count = sum(images for _, _, images in slices)
         if count > self.max_batch:
             raise errors.InvalidRequest(f"batch of {count} images exceeds the limit of {self.max_batch}")
         self.ensure_loaded()
-        encode = self.resolver.batch_pb_request
-        if count <= BATCH_SLICE:
-            single = encode(request, 0, count)
+        if len(slices) <= 1:
+            single = self.resolver.batch_pb_request(request, 0, count)
             self.batch_bytes += len(single)
             return single
         out: list[bytes] = []
-        for start in range(0, count, BATCH_SLICE):
-            if start:
+        done = 0
+        for start, end, images in slices:
+            if done:
                 remaining = context.time_remaining()
                 if remaining is not None and remaining <= 0:
-                    await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"deadline exceeded after {start} images")
+                    await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"deadline exceeded after {done} images")
                 await asyncio.sleep(0)
-            out.append(encode(request, start, start + BATCH_SLICE))
+            out.append(self.resolver.batch_pb_span(request, start, end))
             self.batch_bytes += len(out[-1])
+            done += images
         return b"".join(out)
