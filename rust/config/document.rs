@@ -1,6 +1,7 @@
 //! Reading one JSON or YAML document, and a strict typed decode whose errors name field paths.
 
 use crate::go::json::parse_strict_json;
+use crate::limits::Excerpt;
 use crate::limits::{check_json, check_yaml};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -52,7 +53,7 @@ fn yaml_to_json(value: serde_norway::Value) -> Result<Value, String> {
                     Y::Sequence(_) | Y::Mapping(_) => return Err("mapping keys must be scalars".to_owned()),
                 };
                 if object.contains_key(&key) {
-                    return Err(format!("duplicate key {key:?}"));
+                    return Err(format!("duplicate key {}", Excerpt::debug(&key)));
                 }
                 object.insert(key, yaml_to_json(value)?);
             }

@@ -4,7 +4,7 @@
 use super::{parse_docker_config, ConfigFormat, DockerConfig, DockerConfigError};
 use super::{DOCKERCFG_KEY, DOCKER_CONFIG_JSON_KEY, SECRET_TYPE_DOCKERCFG, SECRET_TYPE_DOCKER_CONFIG_JSON};
 use crate::go::base64::go_base64_decode;
-use crate::limits::{check_json, check_yaml};
+use crate::limits::{check_json, check_yaml, Excerpt};
 use serde::Deserialize as _;
 use serde_json::{Map, Value};
 
@@ -123,7 +123,8 @@ fn collect_document(doc: &Value, label: &str, out: &mut Vec<PullSecret>) -> Resu
                         Some(Value::String(kind)) if kind == "Secret" => {}
                         Some(Value::String(kind)) => {
                             return Err(DockerConfigError::manifest(format!(
-                                "{item_label}: kind {kind:?} is not a Secret"
+                                "{item_label}: kind {} is not a Secret",
+                                Excerpt::debug(kind)
                             )))
                         }
                         Some(_) => {
@@ -137,7 +138,8 @@ fn collect_document(doc: &Value, label: &str, out: &mut Vec<PullSecret>) -> Resu
                 Ok(())
             }
             Some(Value::String(kind)) => Err(DockerConfigError::manifest(format!(
-                "{label}: kind {kind:?} is not a Secret or List"
+                "{label}: kind {} is not a Secret or List",
+                Excerpt::debug(kind)
             ))),
             None | Some(Value::Null) => Err(DockerConfigError::manifest(format!(
                 "{label}: no kind (expected Secret or List)"
