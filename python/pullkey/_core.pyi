@@ -115,7 +115,11 @@ class Keyring:
     def resolve(self, image: str, cache_policy: str = "auto") -> tuple[str, list[Credential], str]:
         """``(repository, credentials, cacheKeyType)`` for ``image``."""
     def explain(self, image: str) -> dict[str, Any]:
-        """The ``explain --json`` object (no secret in it)."""
+        """The ``explain --json`` object (no secret in it).
+
+        ``rejected`` lists at most 32 of the keys that do not match (the nearest to the image);
+        ``rejected_total`` counts them all, so callers can say "and N more".
+        """
     def exec_respond(self, request: bytes, cache_policy: str = "auto", cache_duration: int = 300) -> bytes:
         """Answers one kubelet ``CredentialProviderRequest`` with the ``CredentialProviderResponse`` bytes.
         Raises :class:`pullkey.InvalidRequest` or :class:`pullkey.InvalidReference`."""
