@@ -394,7 +394,7 @@ impl PyKeyring {
         let credentials = PyList::empty(py);
         for (c, fallback) in explanation.credentials.iter().zip(explanation.fallback.iter()) {
             let item = PyDict::new(py);
-            item.set_item("key", c.key())?;
+            item.set_item("key", credential::redact_userinfo(c.key()))?;
             item.set_item("raw_key", credential::redact_userinfo(c.raw_key()))?;
             item.set_item("username", c.username())?;
             item.set_item("source", c.source())?;
@@ -412,6 +412,7 @@ impl PyKeyring {
             rejected.append(item)?;
         }
         out.set_item("rejected", rejected)?;
+        out.set_item("rejected_total", explanation.rejected_total)?;
         Ok(out)
     }
 

@@ -118,7 +118,11 @@ class Keyring:
     def resolve(self, image: str, cache_policy: CachePolicy = "auto") -> tuple[str, list[Credential], CacheKeyType]:
         """``(repository, credentials, cacheKeyType)`` for ``image``."""
     def explain(self, image: str) -> KeyringExplanation:
-        """What the ``explain`` command shows for ``image`` (no secret in it)."""
+        """What the ``explain`` command shows for ``image`` (no secret in it).
+
+        ``rejected`` lists at most 32 of the keys that do not match (the nearest to the image);
+        ``rejected_total`` counts them all, so callers can say "and N more".
+        """
     def match_images(self) -> list[str]:
         """``matchImages`` patterns covering every image a key of this keyring can match."""
 
