@@ -93,7 +93,8 @@ fn explain_lists_the_nearest_keys_and_counts_the_rest() {
     let mut keys: Vec<String> = (0..300).map(|i| format!("far{i:03}.example.org")).collect();
     keys.push("quay.io/other".to_owned());
     keys.push("mirror.quay.io".to_owned());
-    let built = build_keyring::<Vec<u8>>(&[], &[docker_config(&keys)], SearchPolicy::Merge, true).unwrap();
+    let built = build_keyring::<Vec<u8>>(&[], &[docker_config(&keys)], SearchPolicy::Merge);
+    assert!(built.skipped.is_empty());
     let ex = built.keyring.explain("quay.io/team/app");
     assert!(ex.credentials.is_empty());
     assert_eq!(ex.rejected_total, 302);
@@ -132,9 +133,12 @@ proptest! {
         let key = format!("{scheme}{before}{user}:{SECRET}@{after}");
         let keys = [key.clone(), "other.example".to_owned()];
         let source = docker_config(&keys);
-        let built = build_keyring::<Vec<u8>>(&[], std::slice::from_ref(&source), SearchPolicy::Merge, false).unwrap();
+        let built = build_keyring::<Vec<u8>>(&[], std::slice::from_ref(&source), SearchPolicy::Merge);
         for w in &built.warnings {
             assert_hidden(w, "a warning")?;
+        }
+        for e in &built.skipped {
+            assert_hidden(&e.to_string(), "the error of a skipped source")?;
         }
         let ex = built.keyring.explain(image);
         for r in &ex.rejected {
