@@ -9,6 +9,7 @@ from typing import Any
 from google.protobuf import duration_pb2
 
 from pullkey._core import Credential, Reference
+from pullkey.server import defaults
 from pullkey.service import Answer
 from pullkey.v1 import credential_pb2
 
@@ -39,8 +40,17 @@ def answer_to_pb(answer: Answer) -> credential_pb2.GetCredentialsResponse:
     )
 
 
-def explain_to_pb(image: str, explained: Mapping[str, Any]) -> credential_pb2.ExplainResponse:
-    """The resolver's ``explain`` object, keeping only the fields the message has (none is a secret)."""
+#: Where the core's explain object may count every non-matching key (the list itself may be cut short).
+_REJECTED_TOTAL_KEYS = ("rejected_total", "non_matching_total")
+
+
+def explain_to_pb(
+    image: str, explained: Mapping[str, Any], max_rejected: int = defaults.EXPLAIN_MAX_REJECTED
+) -> credential_pb2.ExplainResponse:
+    """The resolver's ``explain`` object, keeping only the fields the message has (none is a secret), with at
+    most ``max_rejected`` non-matching keys and their total (the core's count when it gives one)."""
+    rejected = explained.get("rejected") or ()
+    total = next((explained[k] for k in _REJECTED_TOTAL_KEYS if isinstance(explained.get(k), int)), len(rejected))
     return credential_pb2.ExplainResponse(
         image=image,
         repository=explained.get("repository") or "",
@@ -50,8 +60,9 @@ def explain_to_pb(image: str, explained: Mapping[str, Any]) -> credential_pb2.Ex
         ],
         rejected=[
             credential_pb2.RejectedKey(key=r["key"], source=r["source"], reason=r["reason"])
-            for r in explained.get("rejected") or ()
+            for r in rejected[:max_rejected]
         ],
+        rejected_total=max(total, len(rejected)),
     )
 
 

@@ -35,8 +35,7 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
         return await self._daemon.batch(request, context)
 
     async def Explain(self, request: pb.ExplainRequest, context: Context) -> pb.ExplainResponse:
-        self._daemon.ensure_loaded()
-        return explain_to_pb(request.image, self._daemon.resolver.explain(request.image))
+        return explain_to_pb(request.image, await self._daemon.explain(request.image))
 
     async def ParseReference(self, request: pb.ParseReferenceRequest, context: Context) -> pb.ParseReferenceResponse:
         return reference_to_pb(parse_reference(request.reference, normalize=request.normalize))
