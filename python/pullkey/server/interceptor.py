@@ -43,6 +43,10 @@ log = logging.getLogger("pullkey.grpc")
 INTERNAL_MESSAGE = "internal error (see the pullkey server log)"
 #: Trailing metadata key of a failed call: the error's ``code`` (``invalid_format``...) or its class name.
 REASON_KEY = "pullkey-error-reason"
+#: Methods whose servicer returns the one encoded answer and which are registered as unary-stream
+#: handlers (the same wire format as unary): the interceptor sends the answer with ``context.write``,
+#: which waits for the caller's flow-control window, so the server deadline covers the sending too.
+ANSWER_STREAMED = frozenset({"/pullkey.v1.CredentialService/BatchGetCredentials"})
 #: Fixed text of a request that is not a valid protobuf message of the method's type.
 MALFORMED_MESSAGE = "malformed request: not a valid protobuf message of this method's request type"
 
@@ -107,14 +111,20 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler  # streams (health Watch, reflection) pass through untouched
+        if handler is None:
+            return None
         method: str = handler_call_details.method
+        answer_streamed = method in ANSWER_STREAMED and handler.unary_stream is not None
+        if handler.unary_unary is None and not answer_streamed:
+            return handler  # streams (health Watch, reflection) pass through untouched
         cached = self._wrapped.get(method)
         if cached is not None and cached[0] is handler:
             return cached[1]
-        wrapped: Handler = grpc.unary_unary_rpc_method_handler(
-            self._wrap(method, handler.unary_unary, handler.request_deserializer),
+        make = grpc.unary_stream_rpc_method_handler if answer_streamed else grpc.unary_unary_rpc_method_handler
+        wrapped: Handler = make(
+            self._wrap(
+                method, handler.unary_stream if answer_streamed else handler.unary_unary, handler.request_deserializer
+            ),
             request_deserializer=None,  # decoded in the wrapper, where its failure maps to INVALID_ARGUMENT
             response_serializer=handler.response_serializer,
         )
@@ -135,6 +145,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         metrics = self._metrics
         clock = time.perf_counter
         lookup = method.endswith(("/GetCredentials", "/BatchGetCredentials"))
+        streamed = method in ANSWER_STREAMED
 
         async def unary(raw: bytes, context: Context) -> Any:
             start = clock()
@@ -153,15 +164,37 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                         f"server busy: more than {self.max_pending_answer_bytes} bytes of answers wait for their "
                         "callers to read them (--max-pending-answer-bytes); retry later",
                     )
+                writing = False
                 try:
-                    async with asyncio.timeout(self.max_rpc_seconds):
+                    async with asyncio.timeout(self.max_rpc_seconds) as timer:
                         result = await behavior(request, context)
+                        if streamed:
+                            # sent here, so that a caller that does not read it meets the deadline too
+                            writing = True
+                            self._release_when_done(context, len(result))
+                            try:
+                                await context.write(result)
+                            except (Exception, asyncio.CancelledError):
+                                # the timer fired, or the caller went away (grpc reports either its own way)
+                                code = (
+                                    grpc.StatusCode.DEADLINE_EXCEEDED if timer.expired() else grpc.StatusCode.CANCELLED
+                                )
+                                raise asyncio.CancelledError from None
                 except TimeoutError:
+                    if writing:
+                        # NOTE: no status can follow a pending message (grpc: "too many operations") and grpc
+                        # Python cannot cancel a call: the handler ends, counted DEADLINE_EXCEEDED; the answer
+                        # stays in the pending budget until the connection ends (keepalive, or at the latest
+                        # --max-rpc-seconds after its maximum age)
+                        log.info("answer not read within the server deadline", extra={"fields": {"method": method}})
+                        raise asyncio.CancelledError from None
                     await context.abort(
                         grpc.StatusCode.DEADLINE_EXCEEDED,
                         f"server deadline of {self.max_rpc_seconds:g} s exceeded (--max-rpc-seconds)",
                     )
                 code = context.code() or grpc.StatusCode.OK
+                if streamed:
+                    return None
                 if isinstance(result, bytes):
                     self._release_when_done(context, len(result))
                 if code is grpc.StatusCode.OK:
@@ -175,7 +208,8 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                     )
                 return result
             except asyncio.CancelledError:
-                code = grpc.StatusCode.CANCELLED
+                if code is grpc.StatusCode.OK:
+                    code = grpc.StatusCode.CANCELLED
                 raise
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN

@@ -55,7 +55,12 @@ def add_servicer(servicer: CredentialServicer, server: grpc.aio.Server) -> None:
     """Like the generated ``add_CredentialServiceServicer_to_server``, with :func:`_serialize` for responses."""
     methods = credential_pb2.DESCRIPTOR.services_by_name["CredentialService"].methods
     handlers = {
-        m.name: grpc.unary_unary_rpc_method_handler(
+        # NOTE: batch answers go out as the one message of a unary-stream handler (interceptor.ANSWER_STREAMED)
+        m.name: (
+            grpc.unary_stream_rpc_method_handler
+            if m.name == "BatchGetCredentials"
+            else grpc.unary_unary_rpc_method_handler
+        )(
             getattr(servicer, m.name),
             # NOTE: batch requests reach the servicer as bytes: the core reads the images from them
             # directly, with no Python string per image.

@@ -1,0 +1,354 @@
+"""Issue #10, the daemon's part: every input has a bounded cost, nothing one caller does stalls the others.
+
+Each test names the defect it pins down (item numbers of issue #10) and runs a real server: the in-process
+server of ``tests/test_grpc.py`` or a ``pullkey serve`` subprocess. ``tests/h2raw.py`` plays the clients
+a gRPC library will not imitate (one that stops reading; one running as another uid).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import h2raw
+import pytest
+from grpc_health.v1 import health_pb2
+from pullkey import service
+from pullkey.server import ListenError, create_server
+from pullkey.server.defaults import EXPLAIN_MAX_REJECTED, MAX_ERROR_DETAILS, Limits
+from pullkey.server.interceptor import MALFORMED_MESSAGE, REASON_KEY
+from pullkey.server.memo import AnswerMemo
+from pullkey.v1 import credential_pb2 as pb
+from pullkey.v1 import credential_pb2_grpc as pb_grpc
+from test_grpc import (  # noqa: F401  # fixtures are found by name
+    CANARY_PW,
+    LoopThread,
+    Pki,
+    Running,
+    Sources,
+    _b64,
+    _env,
+    _Slow,
+    _wait_serving,
+    make_options,
+    pki,
+    running_server,
+    serve_cmd,
+    sock_path,
+    sources,
+    write_json_atomic,
+)
+
+SERVICE = "pullkey.v1.CredentialService"
+MiB = 1 << 20
+
+
+def rss(pid: int) -> int:
+    """Resident set size in bytes, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@contextlib.contextmanager
+def daemon(*args: str, sources: Sources) -> Iterator[tuple[subprocess.Popen[str], grpc.Channel]]:
+    """``pullkey serve`` on a Unix socket with ``args``; yields the process and a channel once SERVING."""
+    sock = Path(f"/tmp/pkh-{os.getpid()}-{time.monotonic_ns() % 10**9}") / "pullkey.sock"
+    target = f"unix://{sock}"
+    cmd = serve_cmd("--listen", target, "--watch-interval", "0", *args, global_flags=("--config", str(sources.config)))
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ch = _wait_serving(target, proc)
+        with ch:
+            yield proc, ch
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        proc.communicate(timeout=10)
+        with contextlib.suppress(OSError):
+            sock.parent.rmdir()
+
+
+def wait_count(handled: dict[tuple[str, str], int], key: tuple[str, str], n: int, timeout: float = 10) -> bool:
+    """True once the metrics counted ``n`` calls under ``key`` (a call is counted just after its status is sent)."""
+    deadline = time.monotonic() + timeout
+    while handled.get(key, 0) < n and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return handled.get(key, 0) == n
+
+
+def call_raw(ch: grpc.Channel, method: str, payload: bytes, timeout: float = 10) -> Any:
+    return ch.unary_unary(f"/{method}", request_serializer=None, response_deserializer=None)(payload, timeout=timeout)
+
+
+# --------------------------------------------------------------------------------------------------
+# 2. The answer memo is bounded in bytes, keeps no oversized input, is replaced on reload
+
+
+def test_distinct_invalid_megabyte_images_do_not_grow_the_daemon(sources: Sources) -> None:
+    """Distinct invalid 1 MB images used to add ~4 MiB each for good (each error memoised with the image
+    twice: 54 -> 1,659 MiB after 500; measured on the old daemon 42 -> 1,288 MiB after 300). Now the memo
+    keeps no image over 1 KiB: after a warm-up of 50 (gRPC's and the allocator's own buffers settle near
+    +100-150 MiB), 250 more images must not add 128 MiB (the old daemon: ~1 GB)."""
+    with daemon(sources=sources) as (proc, ch):
+        stub = pb_grpc.CredentialServiceStub(ch)
+
+        def ask(i: int) -> None:
+            with pytest.raises(grpc.RpcError) as err:
+                stub.GetCredentials(pb.GetCredentialsRequest(image=f"{i:06d}" + "B" * MiB), timeout=30)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert len(err.value.details() or "") <= MAX_ERROR_DETAILS + 64  # never the whole input
+
+        for i in range(50):
+            ask(i)
+        before = rss(proc.pid)
+        for i in range(50, 300):
+            ask(i)
+        grown = rss(proc.pid) - before
+        assert grown < 128 * MiB, f"RSS grew by {grown / MiB:.0f} MiB"
+
+
+def test_answer_memo_bounds() -> None:
+    memo = AnswerMemo(max_entries=3, max_bytes=2000, max_image=100)
+    memo.put("x" * 101, b"answer")  # oversized image: never kept
+    assert len(memo) == 0
+    for i in range(5):
+        memo.put(f"img{i}", b"a" * 10)
+    assert len(memo) == 3 and memo.get("img0") is None and memo.get("img4") == b"a" * 10
+    memo.put("big", b"b" * 1500)  # fits alone: older entries go until the bytes fit
+    assert memo.bytes <= 2000 and memo.get("big") is not None
+    memo.put("huge", b"c" * 5000)  # would not fit even alone
+    assert memo.get("huge") is None and memo.bytes <= 2000
+    from pullkey.errors import InvalidReference
+
+    memo.put("Bad//x", InvalidReference("bad reference", "invalid_format", input="Bad//x"))
+    kept = memo.get("Bad//x")
+    assert isinstance(kept, InvalidReference) and kept.input == "" and kept.code == "invalid_format"
+
+
+def test_memo_is_replaced_on_every_reload(sources: Sources, sock_path: Path) -> None:
+    with running_server(make_options(sources.config), f"unix://{sock_path}", watch_interval=0) as r:
+        r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5)
+        with pytest.raises(grpc.RpcError):
+            r.stub.GetCredentials(pb.GetCredentialsRequest(image="Bad//a"), timeout=5)
+        assert len(r.server.daemon.memo) == 2
+        sources.docker.write_text("{not json")  # the reload fails (last good kept): the memo still goes
+        assert not r.stub.Reload(pb.ReloadRequest(), timeout=10).loaded
+        assert len(r.server.daemon.memo) == 0
+
+
+# --------------------------------------------------------------------------------------------------
+# 4. An existing socket directory is never chmodded; a shared one without the sticky bit is refused
+
+
+def _create(sources: Sources, listen: str, **kwargs: Any) -> None:
+    """create_server + stop on a private loop: raises what create_server raises."""
+    lt = LoopThread()
+    try:
+        server, _ = lt.run(create_server(make_options(sources.config), listen, watch_interval=0, **kwargs))
+        lt.run(server.grpc_server.stop(None))
+    finally:
+        lt.close()
+
+
+def test_sticky_shared_directory_is_used_as_it_is(sources: Sources, sock_path: Path) -> None:
+    shared = sock_path.parent
+    shared.mkdir(parents=True)
+    os.chmod(shared, 0o1777)  # like /tmp
+    with running_server(make_options(sources.config), f"unix://{shared}/x.sock", watch_interval=0) as r:
+        assert r.health() == health_pb2.HealthCheckResponse.SERVING
+        assert stat.S_IMODE(os.lstat(shared / "x.sock").st_mode) == 0o600
+    assert stat.S_IMODE(os.lstat(shared).st_mode) == 0o1777
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o775, 0o757])
+def test_directory_writable_by_others_without_sticky_bit_is_refused(
+    sources: Sources, sock_path: Path, mode: int
+) -> None:
+    sock_path.parent.mkdir(parents=True)
+    os.chmod(sock_path.parent, mode)
+    with pytest.raises(ListenError, match="writable by other users without the sticky bit"):
+        _create(sources, f"unix://{sock_path}")
+    assert stat.S_IMODE(os.lstat(sock_path.parent).st_mode) == mode
+    assert not sock_path.exists()
+
+
+def test_relative_socket_path_leaves_the_working_directory_alone(sources: Sources, sock_path: Path) -> None:
+    cwd = sock_path.parent
+    cwd.mkdir(parents=True)
+    os.chmod(cwd, 0o755)
+    cmd = serve_cmd(
+        "--listen", "unix:rel.sock", "--watch-interval", "0", global_flags=("--config", str(sources.config))
+    )
+    proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_serving(f"unix://{cwd}/rel.sock", proc).close()
+        assert stat.S_IMODE(os.lstat(cwd).st_mode) == 0o755
+        assert stat.S_IMODE(os.lstat(cwd / "rel.sock").st_mode) == 0o600
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+    assert stat.S_IMODE(os.lstat(cwd).st_mode) == 0o755
+
+
+# --------------------------------------------------------------------------------------------------
+# 5. Server deadline for every call; answers nobody reads are bounded and not counted OK
+
+
+def test_server_deadline_applies_when_the_client_sets_none(sources: Sources, sock_path: Path) -> None:
+    opts = make_options(sources.config)
+    slow = _Slow(opts, 0.001)  # 3,000 images: ~3 s of lookups
+    limits = Limits(max_rpc_seconds=0.5)
+    with running_server(opts, f"unix://{sock_path}", resolver=slow, watch_interval=0, limits=limits) as r:
+        images = [f"reg.example.com/a{i}" for i in range(3000)]
+        t0 = time.monotonic()
+        with pytest.raises(grpc.RpcError) as err:
+            r.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=images))  # no client deadline
+        assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        assert "--max-rpc-seconds" in (err.value.details() or "")
+        assert time.monotonic() - t0 < 2.5
+        assert slow.calls < 3000
+        handled = r.server.daemon.metrics.handled
+        assert wait_count(handled, (f"/{SERVICE}/BatchGetCredentials", "DEADLINE_EXCEEDED"), 1)
+
+
+def test_unread_answers_are_bounded_and_counted_as_failures(sources: Sources, sock_path: Path) -> None:
+    """Callers that offer a zero flow-control window and never read (400 of them took the old daemon from
+    65 to 692 MiB, counted OK, forever): past the pending-answer budget new lookups are refused; at the
+    server deadline their calls count as DEADLINE_EXCEEDED; their connections are closed at the latest
+    --max-rpc-seconds after the maximum connection age, and the budget is free again."""
+    limits = Limits(max_pending_answer_bytes=MiB, max_rpc_seconds=1.0, max_connection_age=2.0)
+    with running_server(make_options(sources.config), f"unix://{sock_path}", watch_interval=0, limits=limits) as r:
+        request = pb.BatchGetCredentialsRequest(images=[f"reg.example.com/a{i}" for i in range(1000)])
+        one = len(r.stub.BatchGetCredentials(request, timeout=10).SerializeToString())
+        assert one > 100_000
+        method = f"/{SERVICE}/BatchGetCredentials"
+        t0 = time.monotonic()
+        stalled = [
+            h2raw.start_call(str(sock_path), method, request.SerializeToString(), window=0)
+            for _ in range(MiB // one + 2)
+        ]
+        time.sleep(0.3)
+        with pytest.raises(grpc.RpcError) as err:
+            r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/x"), timeout=5)
+        assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "--max-pending-answer-bytes" in (err.value.details() or "")
+        handled = r.server.daemon.metrics.handled
+        refused = handled.get((method, "RESOURCE_EXHAUSTED"), 0)  # a stalled call that came past the budget
+        assert wait_count(handled, (method, "DEADLINE_EXCEEDED"), len(stalled) - refused)
+        assert handled.get((method, "OK")) == 1  # only the first batch, the one that was read
+        for s in stalled:  # each stalled connection is told to go away, then closed by the server
+            while h2raw.read_frame(s) is not None:
+                pass
+            s.close()
+        assert time.monotonic() - t0 < 10
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/y"), timeout=5)
+                break
+            except grpc.RpcError as exc:
+                assert exc.code() in (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE)
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the pending-answer budget was not released")
+
+
+# --------------------------------------------------------------------------------------------------
+# 6. Explain lists a bounded number of non-matching keys and counts them all
+
+
+def test_explain_caps_the_rejected_keys(sources: Sources, sock_path: Path) -> None:
+    auths = {f"other{i}.example.com": {"auth": _b64("u", CANARY_PW)} for i in range(300)}
+    auths["reg.example.com"] = {"auth": _b64("alice", CANARY_PW)}
+    write_json_atomic(sources.docker, {"auths": auths})
+    with running_server(make_options(sources.config), f"unix://{sock_path}", watch_interval=0) as r:
+        resp = r.stub.Explain(pb.ExplainRequest(image="reg.example.com/a"), timeout=10)
+        assert [c.username for c in resp.credentials] == ["alice"]
+        assert len(resp.rejected) == EXPLAIN_MAX_REJECTED
+        assert resp.rejected_total >= 300
+        assert CANARY_PW not in str(resp)
+
+
+# --------------------------------------------------------------------------------------------------
+# 7. Limits fit together: a batch that cannot fit the message limit fails early; details are bounded
+
+
+def test_batch_that_cannot_fit_is_refused_up_front(sources: Sources, sock_path: Path) -> None:
+    opts = make_options(sources.config)
+    slow = _Slow(opts, 0.0)
+    with running_server(opts, f"unix://{sock_path}", resolver=slow, watch_interval=0, max_message_size=MiB) as r:
+        images = [f"reg.example.com/{'p' * 200}{i}" for i in range(3000)]  # ~620 KB asked, > 1 MiB to answer
+        with pytest.raises(grpc.RpcError) as err:
+            r.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=images), timeout=10)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "--max-message-size" in (err.value.details() or "")
+        assert slow.calls == 0  # refused before any lookup
+
+
+def test_batch_answer_outgrowing_the_limit_fails_as_it_does(sources: Sources, sock_path: Path) -> None:
+    write_json_atomic(sources.docker, {"auths": {"reg.example.com": {"username": "u", "password": "p" * 2000}}})
+    opts = make_options(sources.config)
+    slow = _Slow(opts, 0.0)
+    with running_server(opts, f"unix://{sock_path}", resolver=slow, watch_interval=0) as r:
+        images = [f"reg.example.com/a{i}" for i in range(10_000)]  # ~2 KB answers: ~20 MB > 4 MiB
+        with pytest.raises(grpc.RpcError) as err:
+            r.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest(images=images), timeout=20)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "--max-message-size" in (err.value.details() or "")
+        assert slow.calls <= 3 * 1024  # stopped at the slice that outgrew 4 MiB, not after all 10,000
+
+
+def test_error_details_never_quote_a_whole_input(sources: Sources, sock_path: Path) -> None:
+    with running_server(make_options(sources.config), f"unix://{sock_path}", watch_interval=0) as r:
+        with pytest.raises(grpc.RpcError) as err:
+            r.stub.GetCredentials(pb.GetCredentialsRequest(image="B" * (3 * MiB)), timeout=20)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert len(err.value.details() or "") <= MAX_ERROR_DETAILS + 64
+        assert dict(err.value.trailing_metadata() or ()).get(REASON_KEY)
+
+
+# --------------------------------------------------------------------------------------------------
+# 10. Malformed protobuf: INVALID_ARGUMENT with a fixed message, for every unary method
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        f"{SERVICE}/GetCredentials",
+        f"{SERVICE}/Explain",
+        f"{SERVICE}/ParseReference",
+        f"{SERVICE}/Reload",
+        "grpc.health.v1.Health/Check",
+    ],
+)
+def test_malformed_request_is_invalid_argument(unix_server: Running, method: str) -> None:
+    with pytest.raises(grpc.RpcError) as err:
+        call_raw(unix_server.channel, method, b"\xff\xff\xff\xff")
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert err.value.details() == MALFORMED_MESSAGE
+
+
+@pytest.fixture
+def unix_server(sources: Sources, sock_path: Path) -> Iterator[Running]:
+    with running_server(make_options(sources.config), f"unix://{sock_path}", watch_interval=0) as r:
+        yield r
