@@ -5,9 +5,10 @@ server of ``tests/test_grpc.py`` or a ``pullkey serve`` subprocess. ``tests/h2ra
 a gRPC library will not imitate (one that stops reading; one running as another uid).
 """
 
+# ruff: noqa: F811  # the fixtures of test_grpc are imported by name, then requested as arguments
+
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextlib
 import json
@@ -17,7 +18,6 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,7 +97,8 @@ def wait_count(handled: dict[tuple[str, str], int], key: tuple[str, str], n: int
 
 
 def call_raw(ch: grpc.Channel, method: str, payload: bytes, timeout: float = 10) -> Any:
-    return ch.unary_unary(f"/{method}", request_serializer=None, response_deserializer=None)(payload, timeout=timeout)
+    call: Any = ch.unary_unary(f"/{method}", request_serializer=None, response_deserializer=None)
+    return call(payload, timeout=timeout)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -324,7 +325,8 @@ def test_error_details_never_quote_a_whole_input(sources: Sources, sock_path: Pa
             r.stub.GetCredentials(pb.GetCredentialsRequest(image="B" * (3 * MiB)), timeout=20)
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert len(err.value.details() or "") <= MAX_ERROR_DETAILS + 64
-        assert dict(err.value.trailing_metadata() or ()).get(REASON_KEY)
+        trailers: Any = err.value.trailing_metadata() or ()
+        assert dict(trailers).get(REASON_KEY)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -352,3 +354,235 @@ def test_malformed_request_is_invalid_argument(unix_server: Running, method: str
 def unix_server(sources: Sources, sock_path: Path) -> Iterator[Running]:
     with running_server(make_options(sources.config), f"unix://{sock_path}", watch_interval=0) as r:
         yield r
+
+
+# --------------------------------------------------------------------------------------------------
+# 11. Reloads: every warning logged, the config file watched, a source that stops parsing keeps the last good
+
+
+@pytest.fixture
+def pullkey_records() -> Iterator[list[logging.LogRecord]]:
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign,assignment]
+    log = logging.getLogger("pullkey")
+    old_level = log.level
+    log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    yield records
+    log.removeHandler(handler)
+    log.setLevel(old_level)
+
+
+def _user(r: Running) -> str:
+    return str(
+        r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5).credentials[0].username
+    )
+
+
+def _until(check: Any, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_half_written_source_keeps_the_last_good_state(
+    sources: Sources, sock_path: Path, pullkey_records: list[logging.LogRecord]
+) -> None:
+    with running_server(make_options(sources.config), f"unix://{sock_path}", watch_interval=0.05) as r:
+        assert _user(r) == "alice"
+        sources.docker.write_text('{"auths": {"reg.example.com": {"auth": "')  # half-written
+        _until(lambda: any(rec.getMessage() == "reload failed, keeping the last good state" for rec in pullkey_records))
+        failed = next(rec for rec in pullkey_records if rec.getMessage().startswith("reload failed"))
+        assert str(sources.docker) in str(failed.fields)  # type: ignore[attr-defined]
+        assert _user(r) == "alice"  # still served, not "no credentials"
+        sources.write_docker("dave", CANARY_PW)
+        _until(lambda: _user(r) == "dave")
+    assert not any(CANARY_PW in str(getattr(rec, "fields", "")) for rec in pullkey_records)
+
+
+def test_reload_warnings_are_logged(
+    sources: Sources, sock_path: Path, pullkey_records: list[logging.LogRecord]
+) -> None:
+    cfg = json.loads(sources.config.read_text())
+    cfg["sources"].append({"type": "DockerConfig", "path": str(sources.dir / "missing.json")})
+    write_json_atomic(sources.config, cfg)
+    with running_server(make_options(sources.config), f"unix://{sock_path}", watch_interval=0):
+        warnings = [str(rec.fields) for rec in pullkey_records if rec.getMessage() == "source warning"]  # type: ignore[attr-defined]
+        assert any("missing.json" in w for w in warnings), warnings
+
+
+def test_config_file_itself_is_watched(sources: Sources, sock_path: Path) -> None:
+    with running_server(make_options(sources.config), f"unix://{sock_path}", watch_interval=0.05) as r:
+        assert _user(r) == "alice"
+        other = sources.dir / "other.json"
+        write_json_atomic(other, {"auths": {"reg.example.com": {"username": "erin", "password": "x"}}})
+        cfg = json.loads(sources.config.read_text())
+        cfg["sources"] = [{"type": "DockerConfig", "path": str(other)}]
+        write_json_atomic(sources.config, cfg)
+        _until(lambda: _user(r) == "erin")
+
+
+# --------------------------------------------------------------------------------------------------
+# 14. TLS without client authentication is an explicit, loudly logged choice
+
+
+def test_tls_without_client_ca_needs_the_explicit_flag(sources: Sources, pki: Pki) -> None:
+    args = ("--listen", "tcp://127.0.0.1:0", "--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key))
+    flags = ("--config", str(sources.config))
+    proc = subprocess.run(serve_cmd(*args, global_flags=flags), env=_env(), capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "--allow-unauthenticated-clients" in proc.stderr and "--tls-client-ca" in proc.stderr
+    cmd = serve_cmd(*args, "--allow-unauthenticated-clients", global_flags=flags)
+    daemon_proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines: list[str] = []
+        assert daemon_proc.stderr is not None
+        while not any(" serving" in ln for ln in lines):
+            line = daemon_proc.stderr.readline()
+            assert line, lines
+            lines.append(line)
+        assert any("WARNING" in ln and "UNAUTHENTICATED" in ln for ln in lines), lines
+    finally:
+        daemon_proc.send_signal(signal.SIGTERM)
+        daemon_proc.communicate(timeout=15)
+    assert (
+        "--allow-unauthenticated-clients"
+        in subprocess.run(serve_cmd("--help"), env=_env(), capture_output=True, text=True, timeout=30).stdout
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# 15. serve's start-up failures are one line and a non-zero exit
+
+
+def _one_line_failure(sources: Sources, listen: str, *extra: str) -> str:
+    proc = subprocess.run(
+        serve_cmd("--listen", listen, *extra, global_flags=("--config", str(sources.config))),
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert proc.returncode != 0
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "Event loop is closed" not in proc.stderr
+    return lines[0]
+
+
+def test_port_in_use_is_one_line(sources: Sources) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        line = _one_line_failure(sources, f"tcp://127.0.0.1:{busy.getsockname()[1]}", "--insecure")
+    assert "cannot listen on 127.0.0.1:" in line
+
+
+def test_socket_path_too_long_is_one_line(sources: Sources) -> None:
+    line = _one_line_failure(sources, "unix:///tmp/" + "d" * 120 + "/x.sock")
+    assert "limited to 107" in line
+
+
+def test_unusable_socket_directory_is_one_line(sources: Sources, sock_path: Path) -> None:
+    sock_path.parent.parent.mkdir(parents=True)
+    sock_path.parent.write_text("a file where the directory should be")
+    line = _one_line_failure(sources, f"unix://{sock_path}")
+    assert "not a directory" in line
+
+
+# --------------------------------------------------------------------------------------------------
+# 18. Connections are capped, the fd limit raised, concurrent reloads coalesced
+
+
+class _CountingLoads(service.Resolver):
+    def __init__(self, options: service.Options) -> None:
+        super().__init__(options)
+        self.loads = 0
+
+    def load(self) -> None:
+        self.loads += 1
+        time.sleep(0.3)
+        super().load()
+
+
+def test_concurrent_reloads_are_coalesced(sources: Sources, sock_path: Path) -> None:
+    opts = make_options(sources.config)
+    resolver = _CountingLoads(opts)
+    with running_server(opts, f"unix://{sock_path}", resolver=resolver, watch_interval=0) as r:
+        assert resolver.loads == 1
+        t0 = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(lambda _: r.stub.Reload(pb.ReloadRequest(), timeout=30), range(20)))
+        assert all(a.loaded for a in answers)
+        assert resolver.loads <= 3  # the first load, the reload running, and one shared by every caller after it
+        assert time.monotonic() - t0 < 3  # 20 queued reloads would take 6 s
+
+
+def test_connections_are_capped_and_fd_limit_raised(sources: Sources) -> None:
+    with daemon("--max-connections", "8", sources=sources) as (proc, ch):
+        limits = Path(f"/proc/{proc.pid}/limits").read_text()
+        soft, hard = next(ln.split()[3:5] for ln in limits.splitlines() if ln.startswith("Max open files"))
+        assert soft == hard
+        target = ch._channel.target().decode()  # type: ignore[attr-defined]
+        path = target.removeprefix("unix://")
+        before = len(os.listdir(f"/proc/{proc.pid}/fd"))
+        idle = []
+        for _ in range(60):
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(path)
+            s.sendall(h2raw.PREFACE + h2raw.frame(h2raw.SETTINGS, 0, 0))
+            idle.append(s)
+        time.sleep(1.0)
+        held = len(os.listdir(f"/proc/{proc.pid}/fd")) - before
+        for s in idle:
+            s.close()
+        assert held <= 8 + 2, held
+
+
+# --------------------------------------------------------------------------------------------------
+# The Unix socket's callers: SO_PEERCRED against --allow-uid / --allow-gid
+
+NOBODY = 65534
+SHARED_GID = 54321
+
+
+def _as_user(path: Path, *, uid: int, gid: int, extra_groups: tuple[int, ...] = ()) -> str:
+    """GetCredentials over ``path`` from a process of ``uid``/``gid`` (system python3: stdlib only)."""
+    proc = subprocess.run(
+        ["python3", "-I", str(Path(__file__).parent / "h2raw.py"), str(path), "reg.example.com/a"],
+        user=uid,
+        group=gid,
+        extra_groups=list(extra_groups),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd="/",
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run callers as other users")
+def test_peer_credentials_admit_only_allowed_callers(
+    sources: Sources, sock_path: Path, pullkey_records: list[logging.LogRecord]
+) -> None:
+    opts = make_options(sources.config)
+    with running_server(opts, f"unix://{sock_path}", watch_interval=0, allow_gids=[SHARED_GID]) as r:
+        st = os.lstat(sock_path)
+        assert stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == SHARED_GID
+        assert stat.S_IMODE(os.lstat(sock_path.parent).st_mode) == 0o711
+        assert r.health() == health_pb2.HealthCheckResponse.SERVING  # root, through the gate
+        assert _as_user(sock_path, uid=NOBODY, gid=SHARED_GID).startswith("ANSWER ")  # primary group
+        answer = _as_user(sock_path, uid=NOBODY, gid=NOBODY, extra_groups=(SHARED_GID,))  # supplementary group
+        assert answer.startswith("ANSWER ")
+        assert b"alice" in bytes.fromhex(answer.split()[1])
+        os.chmod(sock_path, 0o666)  # even with the mode opened up, the kernel's credentials decide
+        assert _as_user(sock_path, uid=NOBODY, gid=NOBODY) == "CLOSED"
+        refusals = [rec for rec in pullkey_records if rec.getMessage().startswith("refused a caller")]
+        assert refusals and refusals[-1].fields["uid"] == NOBODY  # type: ignore[attr-defined]
+    with running_server(opts, f"unix://{sock_path}", watch_interval=0, allow_uids=[NOBODY]):
+        assert stat.S_IMODE(os.lstat(sock_path).st_mode) == 0o666
+        assert _as_user(sock_path, uid=NOBODY, gid=NOBODY).startswith("ANSWER ")
+        assert _as_user(sock_path, uid=NOBODY + 1, gid=NOBODY + 1) == "CLOSED"

@@ -10,6 +10,7 @@ import logging
 import os
 import resource
 import signal
+import socket
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -63,6 +64,8 @@ class PullkeyServer:
         self.gate = gate
         self._tasks: list[asyncio.Task[None]] = []
         self._socket_ino: int | None = None
+        #: a TCP listener without client authentication (logged as a WARNING at start)
+        self.unauthenticated = False
 
     @property
     def metrics_port(self) -> int:
@@ -73,6 +76,8 @@ class PullkeyServer:
     async def start(self, *, load: bool = True) -> None:
         """Start serving (health NOT_SERVING), then load the sources and start the file watcher."""
         await self.grpc_server.start()
+        if self.unauthenticated:
+            log.warning(UNAUTHENTICATED_WARNING, extra={"fields": {"listen": self.address.grpc_target()}})
         if self.address.kind == "unix":
             policy = self.policy or PeerPolicy.from_flags(None, None)
             if self.gate is not None:
@@ -189,8 +194,6 @@ async def create_server(
     address = ListenAddress.parse(listen)
     policy = PeerPolicy.from_flags(allow_uids, allow_gids) if (allow_uids or allow_gids) else None
     _check_transport(address, tls_cert, tls_key, tls_client_ca, insecure, allow_unauthenticated_clients, policy)
-    if address.kind == "tcp" and tls_client_ca is None:
-        log.warning(UNAUTHENTICATED_WARNING, extra={"fields": {"listen": address.grpc_target()}})
     metrics_address = ListenAddress.parse(f"tcp://{metrics_listen}") if metrics_listen else None
 
     metrics = Metrics()
@@ -227,6 +230,7 @@ async def create_server(
             creds = None
             if tls_cert is not None and tls_key is not None:
                 creds = CertReloader(tls_cert, tls_key, tls_client_ca).credentials()
+            _check_port(address)
             address = dataclasses.replace(address, port=_bind(server, address.grpc_target(), creds))
     except BaseException:
         # NOTE: a server that never started still owns C-core resources; released on this loop, not at exit
@@ -235,7 +239,25 @@ async def create_server(
             await gate.close()
         raise
     pk = PullkeyServer(server, daemon, address, watch_interval, metrics_address, policy, gate)
+    pk.unauthenticated = address.kind == "tcp" and tls_client_ca is None
     return pk, address.grpc_target()
+
+
+def _check_port(address: ListenAddress) -> None:
+    """A TCP port that is taken fails here with the system's reason (before gRPC logs its own lines)."""
+    if address.kind != "tcp" or address.port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(address.host, address.port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise ListenError(f"cannot listen on {address.grpc_target()}: {exc.strerror}") from None
+    for family, kind, proto, _, sockaddr in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(sockaddr)
+            except OSError as exc:
+                raise ListenError(f"cannot listen on {address.grpc_target()}: {exc.strerror}") from None
 
 
 def _bind(server: grpc.aio.Server, target: str, creds: grpc.ServerCredentials | None) -> int:

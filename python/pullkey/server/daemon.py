@@ -5,10 +5,10 @@ Reloads are coalesced: callers arriving while a reload runs share the next one (
 them, started after they asked, so each sees every change made before its request).
 
 The last-good rule (non-strict mode): a reload that finds a source the served state used (a file or a
-secret volume that still exists) now unusable keeps the whole served state, logs the source's warning and
-counts as a failed reload; the next change retries. A source that was removed, or that never loaded, does
-not hold a reload back. Strict mode fails any reload with a warning, as before. Every warning of a
-successful reload is logged.
+secret volume, still configured and still there) now unusable keeps the whole served state, logs the
+source's warning and counts as a failed reload; the next change retries. A source that was removed, or
+that never loaded, does not hold a reload back. Strict mode fails any reload with a warning, as before.
+Every warning of a successful reload is logged.
 """
 
 from __future__ import annotations
@@ -176,7 +176,14 @@ class Daemon:
         new = self.resolver.state
         if new.settings.strict:
             return True, "loaded"
-        lost = [s for s in old.used if s not in new.used and os.path.exists(s)]
+        still_configured = set(new.watched)
+        lost = [
+            s
+            for s in old.used
+            if s not in new.used
+            and (s in still_configured or any(w.startswith(s + os.sep) for w in new.watched))
+            and os.path.exists(s)
+        ]
         if not lost:
             return True, "loaded"
         # NOTE: service.Resolver swaps its state by assigning ``_state``; restoring the old one is the same

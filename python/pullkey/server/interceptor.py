@@ -121,10 +121,10 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
         if cached is not None and cached[0] is handler:
             return cached[1]
         make = grpc.unary_stream_rpc_method_handler if answer_streamed else grpc.unary_unary_rpc_method_handler
+        behavior: Callable[..., Any] | None = handler.unary_stream if answer_streamed else handler.unary_unary
+        assert behavior is not None
         wrapped: Handler = make(
-            self._wrap(
-                method, handler.unary_stream if answer_streamed else handler.unary_unary, handler.request_deserializer
-            ),
+            self._wrap(method, behavior, handler.request_deserializer),
             request_deserializer=None,  # decoded in the wrapper, where its failure maps to INVALID_ARGUMENT
             response_serializer=handler.response_serializer,
         )
