@@ -685,6 +685,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DOCKER_CONFIG_FORMATS", names(py, DOCKER_CONFIG_FORMATS)?)?;
     m.add("SOURCE_FORMATS", names(py, &SOURCE_FORMATS)?)?;
     m.add("SOURCE_TYPES", names(py, SourceKind::NAMES)?)?;
+    m.add("MAX_EXPLAIN_REJECTED", crate::limits::MAX_EXPLAIN_REJECTED)?;
     m.add_class::<PyReference>()?;
     m.add_class::<PyCredential>()?;
     m.add_class::<PyKeyring>()?;

@@ -35,6 +35,8 @@ SEARCH_POLICIES: tuple[SearchPolicy, ...]
 DOCKER_CONFIG_FORMATS: tuple[DockerConfigFormat, ...]
 SOURCE_FORMATS: tuple[SourceFormat, ...]
 SOURCE_TYPES: tuple[SourceType, ...]
+MAX_EXPLAIN_REJECTED: int
+"""How many non-matching keys ``explain`` lists at most (the nearest to the image; ``rejected_total`` counts all)."""
 
 @final
 class Reference:
