@@ -249,12 +249,9 @@ def serve(case: Case, inv: Invocation, world: World) -> tuple[object, Meaning]:
     handed on), parsed by the daemon's own parser into the Options its Resolver loads."""
     args = serve_cli.build_parser().parse_args([*inv.before, *inv.after])
     options, _ = serve_cli.settings_from(args)
-    options = Options(**{**_fields(options), "environ": inv.env, "cwd": str(world.cwd), "home": str(world.home)})
-    return _resolve(options, case.image)
-
-
-def _fields(options: Options) -> dict[str, object]:
-    return {name: getattr(options, name) for name in Options.__slots__}
+    process = {"environ": inv.env, "cwd": str(world.cwd), "home": str(world.home)}
+    values: dict[str, typing.Any] = {name: getattr(options, name) for name in Options.__slots__}
+    return _resolve(Options(**{**values, **process}), case.image)
 
 
 def _options(inv: Invocation, world: World) -> Options:
