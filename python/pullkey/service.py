@@ -61,6 +61,13 @@ class Resolver:
             return False
         return True
 
+    def restore(self, state: State) -> None:
+        """Serves ``state`` again (a state this resolver served before): the daemon's last-good rule puts
+        back the previous state when a source it used no longer parses. One assignment, as in :meth:`load`:
+        readers see the old or the new state, never a mix."""
+        with self._lock:
+            self._state = state
+
     @property
     def loaded(self) -> bool:
         return self._state is not None

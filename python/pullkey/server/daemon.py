@@ -186,9 +186,7 @@ class Daemon:
         ]
         if not lost:
             return True, "loaded"
-        # NOTE: service.Resolver swaps its state by assigning ``_state``; restoring the old one is the same
-        # single assignment (readers see the old or the new state, never a mix)
-        self.resolver._state = old
+        self.resolver.restore(old)
         reasons = [w for w in new.warnings if any(w.startswith(s) for s in lost)]
         return False, reasons[0] if reasons else f"{lost[0]}: no longer loads"
 
