@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import itertools
 import re
 import shutil
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,9 +56,7 @@ def rust_literals(path: Path) -> tuple[list[str], list[tuple[str, str]]]:
             found.append((m.start(), m.end(), m.group(2)))
         else:
             found.append((m.start(), m.end(), unescape_rust(m.group(3))))
-    pairs = [
-        (a[2], b[2]) for a, b in zip(found, found[1:], strict=False) if text[a[1] : b[0]].strip() == ","
-    ]
+    pairs = [(a[2], b[2]) for a, b in itertools.pairwise(found) if text[a[1] : b[0]].strip() == ","]
     return [s for _, _, s in found], pairs
 
 
@@ -69,7 +69,7 @@ def python_literals(path: Path) -> tuple[list[str], list[tuple[str, str]]]:
             strings.append(node.value)
         elif isinstance(node, ast.Tuple):
             values = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
-            pairs.extend(zip(values, values[1:], strict=False))
+            pairs.extend(itertools.pairwise(values))
     return strings, pairs
 
 
@@ -172,7 +172,7 @@ def main() -> None:
         directory.mkdir(parents=True)
         for item in unique:
             (directory / hashlib.sha1(item).hexdigest()).write_bytes(item)  # noqa: S324 (a file name)
-        print(f"{target:16} {len(unique):5} seeds")
+        sys.stdout.write(f"{target:16} {len(unique):5} seeds\n")
 
 
 if __name__ == "__main__":
