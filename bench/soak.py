@@ -7,9 +7,10 @@ seconds, drives:
 - mixed traffic from ``--workers`` threads: unary ``GetCredentials`` (70 %), ``BatchGetCredentials``
   of 20 images (20 %), ``Explain`` (10 %); a few requests carry an invalid image on purpose (they
   must get INVALID_ARGUMENT, and are not counted as valid requests);
-- ``Reload`` RPCs every 0.5 s and SIGHUPs every second, concurrently;
+- ``Reload`` RPCs every 0.5 s (every 5 s a burst of 4 at once) and SIGHUPs every second, concurrently;
 - the hot config rewritten every 0.7 s, alternately atomically (write + rename) and half-written
-  (truncate, write half, pause 0.2 s, write the rest, as a non-atomic writer would);
+  (truncate, write half, pause 0.2 s, write the rest, as a non-atomic writer would); the big config
+  rewritten atomically (same content) about every 10 s;
 - ``--slow-clients`` raw HTTP/2 connections that each send a 500-image batch and never read
   (their flow-control window is 0), opened over the first half of the run.
 
@@ -408,18 +409,30 @@ def _run(opts: Options, tmp: Path, warmup: float) -> dict[str, Any]:
                 else:
                     tally.ok("explain", time.perf_counter() - t0)
 
+            def reload_once() -> None:
+                try:
+                    resp = pb_grpc.CredentialServiceStub(control).Reload(pb.ReloadRequest(), timeout=30)
+                    bump("reload_rpcs")
+                    if not resp.loaded:
+                        bump("reload_not_loaded")
+                except grpc.RpcError as e:
+                    bump("reload_rpcs")
+                    bump("reload_rpc_errors")
+                    tally.fail("reload", e.code().name)
+
             def reloader() -> None:
-                stub = pb_grpc.CredentialServiceStub(control)
+                n = 0
                 while not stop.wait(0.5):
-                    try:
-                        resp = stub.Reload(pb.ReloadRequest(), timeout=30)
-                        bump("reload_rpcs")
-                        if not resp.loaded:
-                            bump("reload_not_loaded")
-                    except grpc.RpcError as e:
-                        bump("reload_rpcs")
-                        bump("reload_rpc_errors")
-                        tally.fail("reload", e.code().name)
+                    n += 1
+                    if n % 10:
+                        reload_once()
+                        continue
+                    # Every 5 s a burst of 4 concurrent Reload calls (queued reloads, defect 18).
+                    burst = [threading.Thread(target=reload_once) for _ in range(4)]
+                    for t in burst:
+                        t.start()
+                    for t in burst:
+                        t.join()
 
             def sighupper() -> None:
                 while not stop.wait(1.0):
@@ -427,9 +440,14 @@ def _run(opts: Options, tmp: Path, warmup: float) -> dict[str, Any]:
                     bump("sighups")
 
             def rewriter() -> None:
-                hot, n = tmp / "hot.json", 0
+                hot, big, n = tmp / "hot.json", tmp / "big.json", 0
                 while not stop.wait(0.7):
                     n += 1
+                    if n % 15 == 0:  # about every 10 s the big file too, atomically, same content
+                        part = tmp / "big.json.tmp"
+                        part.write_bytes(big.read_bytes())
+                        part.replace(big)
+                        bump("rewrites")
                     data = hot_config("ab"[n % 2])
                     if n % 2:
                         part = tmp / "hot.json.tmp"

@@ -13,6 +13,7 @@ good state keeps serving. Without it a half-written source is served as "no cred
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -26,6 +27,7 @@ def _soak_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("pullkey_bench_soak", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
 
