@@ -14,7 +14,8 @@
 #
 # Other knobs: FUZZ_TIMEOUT (seconds per input, default 10), FUZZ_RSS_MB (default 2048),
 # FUZZ_MAX_LEN (libFuzzer -max_len; default: libFuzzer's own), FUZZ_NICE (default 19).
-# Every run appends its figures (executions, cov, ft, seconds) to fuzz/logs/stats.tsv.
+# Every run appends a line to fuzz/logs/stats.tsv: end time (UTC), target, wall seconds,
+# executions, cov, ft, exit status, CPU seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -49,17 +50,20 @@ run_one() {
     mkdir -p "$FUZZ/corpus/$t" "$FUZZ/artifacts/$t" "$FUZZ/logs" "$FUZZ/seeds/$t" "$FUZZ/regressions/$t"
     local extra=()
     [[ -n ${FUZZ_MAX_LEN:-} ]] && extra+=("-max_len=$FUZZ_MAX_LEN")
-    local start=$SECONDS rc=0
+    local start=$SECONDS rc=0 timer=() cpu=?
+    # CPU seconds (user + system) when GNU time is there: on a shared machine, the honest figure.
+    [[ -x /usr/bin/time ]] && timer=(/usr/bin/time -f "%U %S" -o "$FUZZ/logs/$t.cpu")
     # The first directory receives new inputs; seeds and regressions are only read.
-    "${NICE[@]}" "$BIN/$t" "$FUZZ/corpus/$t" "$FUZZ/seeds/$t" "$FUZZ/regressions/$t" \
+    "${timer[@]}" "${NICE[@]}" "$BIN/$t" "$FUZZ/corpus/$t" "$FUZZ/seeds/$t" "$FUZZ/regressions/$t" \
         -max_total_time="$secs" -timeout="${FUZZ_TIMEOUT:-10}" -rss_limit_mb="${FUZZ_RSS_MB:-2048}" \
         -artifact_prefix="$FUZZ/artifacts/$t/" -print_final_stats=1 "${extra[@]}" >"$log" 2>&1 || rc=$?
     local execs cov ft
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
     ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$((SECONDS - start))" \
-        "${execs:-?}" "${cov:-?}" "${ft:-?}" "$rc" >>"$FUZZ/logs/stats.tsv"
+    [[ -s $FUZZ/logs/$t.cpu ]] && cpu=$(awk 'END { printf "%d", $1 + $2 }' "$FUZZ/logs/$t.cpu")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$t" "$((SECONDS - start))" \
+        "${execs:-?}" "${cov:-?}" "${ft:-?}" "$rc" "$cpu" >>"$FUZZ/logs/stats.tsv"
     printf '%-16s %5ss  execs %-10s cov %-6s ft %-6s %s\n' "$t" "$((SECONDS - start))" \
         "${execs:-?}" "${cov:-?}" "${ft:-?}" "$([[ $rc == 0 ]] && echo ok || echo "FAILED (rc $rc, see $log)")"
     if [[ $rc != 0 ]]; then
