@@ -12,16 +12,19 @@ use _core::dockercfg::{
     parse_docker_config, parse_docker_config_auto, parse_entry_auth, parse_secret_dir, parse_secret_manifests,
     ConfigFormat,
 };
-use _core::hostglob::{explain_match, filepath_match, urls_match_str};
-use _core::keyring::{normalize_key, BasicKeyring, CachePolicy, Credential, Keyring};
-use _core::pconfig::{parse_provider_config, render_kubelet_config, validate_kubelet_config};
-use _core::protocol::{decode_request, format_go_duration_nanos, parse_go_duration, parse_go_duration_nanos};
-use _core::reference::{self, parse_docker_ref, parse_named, parse_normalized_named};
-use _core::resolve::{
+use _core::config::{parse_provider_config, render_kubelet_config, validate_kubelet_config};
+use _core::credential::Credential;
+use _core::exec::decode_request;
+use _core::go::duration::{format_go_duration_nanos, parse_go_duration, parse_go_duration_nanos};
+use _core::go::filepath::filepath_match;
+use _core::go::url::{parse_schemeless, split_host_port};
+use _core::grpc::{decode_batch_images, encode_batch, encode_get_credentials};
+use _core::hostglob::{explain_match, urls_match_str};
+use _core::keyring::{normalize_key, BasicKeyring, CachePolicy, Keyring};
+use _core::operations::{
     build_keyring, describe_reference, exec_respond, lookup_image, SearchPolicy, SourceData, SourceFile,
 };
-use _core::url::{parse_schemeless, split_host_port};
-use _core::wire::{decode_batch_images, encode_batch, encode_get_credentials};
+use _core::reference::{self, parse_docker_ref, parse_named, parse_normalized_named};
 
 const POLICIES: [CachePolicy; 4] = [
     CachePolicy::Auto,
@@ -184,7 +187,7 @@ pub fn hostglob(data: &[u8]) {
 /// Go `net/url.Parse` (with and without a scheme), `net.SplitHostPort`, the keyring's key normalisation.
 pub fn go_url(data: &[u8]) {
     let Ok(s) = std::str::from_utf8(data) else { return };
-    if let Ok(u) = _core::url::parse(s) {
+    if let Ok(u) = _core::go::url::parse(s) {
         assert_eq!(u.scheme, u.scheme.to_ascii_lowercase());
         let (host, port) = split_host_port(&u.host);
         assert!(host.len() + port.len() <= u.host.len());
@@ -192,7 +195,7 @@ pub fn go_url(data: &[u8]) {
     if let Ok(u) = parse_schemeless(s) {
         assert!(u.host.len() <= s.len() && u.path.len() <= s.len(), "{s:?}: {u:?}");
     }
-    if let Err(e) = _core::url::parse(&format!("https://{s}")) {
+    if let Err(e) = _core::go::url::parse(&format!("https://{s}")) {
         // The error quotes the input with any userinfo redacted.
         let _ = e.to_string();
     }
@@ -284,9 +287,9 @@ fn fixed_keyring() -> &'static Keyring {
             },
             search_path: false,
         };
-        build_keyring(&[], &[source], SearchPolicy::Merge, true)
-            .expect("the fixed config parses")
-            .keyring
+        let built = build_keyring(&[], &[source], SearchPolicy::Merge);
+        assert!(built.skipped.is_empty(), "the fixed config parses");
+        built.keyring
     })
 }
 
@@ -402,9 +405,7 @@ pub fn keyring(data: &[u8]) {
         },
         search_path: false,
     };
-    let Ok(built) = build_keyring(&[source("secret")], &[source("node")], SearchPolicy::Merge, false) else {
-        return;
-    };
+    let built = build_keyring(&[source("secret")], &[source("node")], SearchPolicy::Merge);
     let keyring = &built.keyring;
     let _ = keyring.match_images();
     let Ok((repository, credentials)) = lookup_image(keyring, image) else {
