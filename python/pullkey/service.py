@@ -101,6 +101,19 @@ class Resolver:
             state.keyring, request, start, stop, state.settings.cache_policy, state.settings.cache_duration
         )
 
+    def batch_slices(self, request: bytes, per_slice: int) -> list[tuple[int, int, int]]:
+        """``(start, end, images)`` byte ranges of a serialized ``BatchGetCredentialsRequest`` with at most
+        ``per_slice`` images each (one scan of the request); :meth:`batch_pb_span` encodes one.
+        Raises ``InvalidRequest`` when the request is malformed."""
+        return _core._batch_slices(request, per_slice)
+
+    def batch_pb_span(self, request: bytes, start: int, end: int) -> bytes:
+        """Like :meth:`batch_pb`, for the images of ``request[start:end]`` (a range :meth:`batch_slices` gave)."""
+        state = self.state
+        return _core._encode_batch_span(
+            state.keyring, request, start, end, state.settings.cache_policy, state.settings.cache_duration
+        )
+
     def explain(self, image: str) -> Explanation:
         """The ``explain --json`` object: no password, ``auth`` or token ever appears in it.
         Raises ``InvalidReference``."""

@@ -18,6 +18,7 @@ from pullkey import errors
 from pullkey._core import parse_duration_seconds
 from pullkey.server import defaults, logs, memory
 from pullkey.server.app import ServerSettings, serve
+from pullkey.server.flags import add_hardening_flags, with_hardening
 from pullkey.server.listen import ListenError, UsageError, default_listen
 from pullkey.service import Options
 
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="level of pullkey's own records (grpc and asyncio: warning, or error with --log-level error)",
     )
     add_source_flags(p)
+    add_hardening_flags(p)
     # klog-style verbosity, as kubelet configs written for other plugins pass it
     p.add_argument("-v", "--v", dest="verbosity", metavar="N", type=int, default=None, help=logs.VERBOSITY_HELP)
     return p
@@ -133,6 +135,7 @@ def settings_from(args: argparse.Namespace) -> tuple[Options, ServerSettings]:
         watch_interval=args.watch_interval,
         metrics_listen=args.metrics_listen,
     )
+    settings = with_hardening(settings, args)
     return options, settings
 
 
