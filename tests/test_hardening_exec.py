@@ -66,7 +66,6 @@ def test_deeply_nested_yaml_is_refused_quickly(node: Node, tmp_path: Path, opene
 # --- 3. FIFOs and other non-regular files never block ------------------------------------------------
 
 
-@pytest.mark.xfail(run=False, reason="issue #10 defect 3: not fixed yet")
 def test_fifo_in_search_path_does_not_block(node: Node) -> None:
     os.mkfifo(node.root / "config.json")
     write_config(node.home / ".docker" / "config.json", {"r.example": {"username": "u", "password": CANARY}})
@@ -76,7 +75,6 @@ def test_fifo_in_search_path_does_not_block(node: Node) -> None:
     assert "not a regular file" in run.stderr.decode()
 
 
-@pytest.mark.xfail(run=False, reason="issue #10 defect 3: not fixed yet")
 @pytest.mark.parametrize("kind", ["DockerConfig", "PullSecret", "PullSecretDir"])
 def test_fifo_as_configured_source_does_not_block(node: Node, tmp_path: Path, kind: str) -> None:
     fifo_dir = tmp_path / "d"
@@ -90,7 +88,6 @@ def test_fifo_as_configured_source_does_not_block(node: Node, tmp_path: Path, ki
     assert "not a regular file" in run.stderr.decode()
 
 
-@pytest.mark.xfail(run=False, reason="issue #10 defect 3: not fixed yet")
 def test_fifo_as_config_file_is_an_error(node: Node, tmp_path: Path) -> None:
     fifo = tmp_path / "pullkey.yaml"
     os.mkfifo(fifo)
@@ -137,7 +134,6 @@ def test_userinfo_in_keys_is_never_printed(node: Node, key: str) -> None:
 # --- 9. an oversized config is an error, never truncated --------------------------------------------
 
 
-@pytest.mark.xfail(run=False, reason="issue #10 defect 9: not fixed yet")
 def test_config_over_the_limit_is_an_error(node: Node, tmp_path: Path) -> None:
     cfg = tmp_path / "pullkey.yaml"
     with cfg.open("w") as f:
@@ -156,7 +152,6 @@ def test_config_over_the_limit_is_an_error(node: Node, tmp_path: Path) -> None:
 # --- 12. bad exec flags: one line that names the flag -----------------------------------------------
 
 
-@pytest.mark.xfail(run=False, reason="issue #10 defect 12: not fixed yet")
 @pytest.mark.parametrize("args", [["--v=abc"], ["-v", "x"], ["--cache-duration", "soon"], ["--no-such-flag"]])
 def test_bad_exec_flags_give_one_precise_line(node: Node, args: list[str]) -> None:
     run = node.run(request("r.example/app"), *args)
@@ -166,7 +161,6 @@ def test_bad_exec_flags_give_one_precise_line(node: Node, args: list[str]) -> No
     assert args[0].split("=")[0] in line, line
 
 
-@pytest.mark.xfail(run=False, reason="issue #10 defect 12: not fixed yet")
 def test_kubelet_config_match_image_is_validated_like_check(node: Node) -> None:
     run = node.run(None, "kubelet-config", "--match-image", "*.example.com:abc")
     assert run.returncode != 0
@@ -176,7 +170,6 @@ def test_kubelet_config_match_image_is_validated_like_check(node: Node) -> None:
 # --- 15. tracebacks never reach the user --------------------------------------------------------------
 
 
-@pytest.mark.xfail(run=False, reason="issue #10 defect 15: not fixed yet")
 def test_exec_with_full_stdout_is_one_line(node: Node) -> None:
     write_config(node.root / "config.json", {"r.example": {"username": "u", "password": CANARY}})
     with open("/dev/full", "wb") as full:
@@ -193,7 +186,6 @@ def test_exec_with_full_stdout_is_one_line(node: Node) -> None:
     assert CANARY not in one_line(proc.stderr)
 
 
-@pytest.mark.xfail(run=False, reason="issue #10 defect 15: not fixed yet")
 def test_exec_with_closed_stdout_is_one_line(node: Node) -> None:
     proc = subprocess.run(
         [str(PULLKEY)],
@@ -210,7 +202,6 @@ def test_exec_with_closed_stdout_is_one_line(node: Node) -> None:
     one_line(proc.stderr)
 
 
-@pytest.mark.xfail(run=False, reason="issue #10 defect 15: not fixed yet")
 def test_exec_with_broken_pipe_is_one_line(node: Node) -> None:
     r, w = os.pipe()
     os.close(r)
@@ -230,7 +221,6 @@ def test_exec_with_broken_pipe_is_one_line(node: Node) -> None:
     one_line(proc.stderr)
 
 
-@pytest.mark.xfail(run=False, reason="issue #10 defect 15: not fixed yet")
 def test_parse_with_non_utf8_argument_is_one_line() -> None:
     proc = subprocess.run([os.fsencode(PULLKEY), b"parse", b"\xffbad"], capture_output=True, timeout=60, check=False)
     assert proc.returncode != 0
@@ -240,7 +230,6 @@ def test_parse_with_non_utf8_argument_is_one_line() -> None:
 # --- 16. file names cannot forge stderr lines ---------------------------------------------------------
 
 
-@pytest.mark.xfail(run=False, reason="issue #10 defect 16: not fixed yet")
 def test_newline_in_source_name_is_escaped(node: Node, tmp_path: Path) -> None:
     d = tmp_path / "secrets"
     d.mkdir()
@@ -259,7 +248,6 @@ def test_newline_in_source_name_is_escaped(node: Node, tmp_path: Path) -> None:
 # --- 17. a file reached by two search paths is merged once --------------------------------------------
 
 
-@pytest.mark.xfail(run=False, reason="issue #10 defect 17: not fixed yet")
 @pytest.mark.parametrize("where", ["cwd", "home"])
 def test_same_file_on_two_search_paths_counts_once(node: Node, where: str) -> None:
     write_config(node.root / "config.json", {"r.example": {"username": "u", "password": CANARY}})

@@ -347,7 +347,8 @@ def test_abbreviations_are_refused_everywhere(world: World) -> None:
         rc, out, err = _run([str(PULLKEY), *argv], env, req, world.cwd)
         assert (rc, out) == (2, b""), argv
         prog = b"pullkey serve: error: " if "serve" in argv else b"pullkey: error: "
-        assert prog in err and b"--root-dir" in err, (argv, err)  # usage, then the error
+        assert prog in err and b"--root-dir" in err, (argv, err)
+        assert err.count(b"\n") == 1, (argv, err)  # one line: the error, naming the flag it is not
 
 
 def test_help_lists_the_exec_flags() -> None:

@@ -40,18 +40,25 @@ def run(options: Options) -> int:
     from pullkey.errors import PullkeyError
 
     if sys.stdin is None or sys.stdin.isatty():
-        _sources.write_err(USAGE)
+        _sources.write_stderr(USAGE)
         return 2
-    request = sys.stdin.buffer.read(MAX_REQUEST_BYTES + 1)
+    if sys.stdout is None:  # started with file descriptor 1 closed: fail before any work
+        _sources.write_err("pullkey: stdout is closed: nowhere to write the response")
+        return 1
     try:
+        request = sys.stdin.buffer.read(MAX_REQUEST_BYTES + 1)
         state = _sources.load(options)
         settings = state.settings
         if settings.verbosity >= 1:
             for warning in state.warnings:
                 _sources.write_err(f"pullkey: warning: {warning}")
         response = _core._exec_respond(state.keyring, request, settings.cache_policy, settings.cache_duration)
+        write_stdout(response)
     except PullkeyError as e:
         _sources.write_err(f"pullkey: {e}")
+        return 1
+    except OSError as e:  # stdin or stdout: closed, full (/dev/full), a broken pipe
+        _sources.write_err(f"pullkey: {os_error(e)}")
         return 1
     except (KeyboardInterrupt, SystemExit):
         raise
@@ -59,13 +66,30 @@ def run(options: Options) -> int:
         # No traceback: it could quote request or file content. The class name says what broke.
         _sources.write_err(f"pullkey: internal error ({type(e).__name__}); please report it")
         return 1
-    sys.stdout.buffer.write(response)
-    sys.stdout.flush()
     return 0
+
+
+def write_stdout(data: bytes) -> None:
+    """All of ``data`` on file descriptor 1, unbuffered: a failure (``OSError``) is raised here, never
+    left in a buffer for the interpreter to report, with a traceback, at exit."""
+    import os
+
+    view = memoryview(data)
+    while view:
+        view = view[os.write(1, view) :]
+
+
+def os_error(e: OSError) -> str:
+    """One line for an ``OSError`` (``[path: ]reason``); the path quoted."""
+    from pullkey._sources import quote
+
+    reason = e.strerror or type(e).__name__
+    return f"{quote(str(e.filename))}: {reason}" if e.filename is not None else reason
 
 
 def main(argv: list[str] | None = None) -> int:
     from pullkey import options
+    from pullkey._sources import write_err
     from pullkey.errors import PullkeyError
 
     args = sys.argv[1:] if argv is None else argv
@@ -77,19 +101,46 @@ def main(argv: list[str] | None = None) -> int:
     try:
         opts = options.options_from(values)
     except PullkeyError as e:  # a malformed --cache-duration
-        from pullkey._sources import write_err
-
-        tty = sys.stdin is None or sys.stdin.isatty()
-        write_err(USAGE if tty else f"pullkey: {e}")
-        return 2 if tty else 1
+        write_err(f"pullkey: {e}")
+        return 1
     return run(opts)
 
 
 def launch() -> None:
-    """Entry point of the installed ``pullkey`` script."""
-    args = sys.argv[1:]
+    """Entry point of the installed ``pullkey`` script: whatever happens, at most one line on stderr and
+    no traceback (the kubelet logs a failed plugin's stderr; a traceback could quote an input)."""
+    from pullkey._sources import write_err
+
     try:
-        code = main(args)
+        try:
+            code = main(sys.argv[1:])
+        except SystemExit as e:  # argparse: a usage error (its message written), --help, --version
+            code = e.code if isinstance(e.code, int) else int(e.code is not None)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # the CLI's buffered output: a failure is reported here, not at exit
     except KeyboardInterrupt:
         code = 130
+    except OSError as e:  # the CLI's output on a closed or broken pipe, a full disk...
+        write_err(f"pullkey: {os_error(e)}")
+        _discard_stdout()
+        code = 1
+    except UnicodeError:
+        write_err("pullkey: an argument or input is not valid UTF-8")
+        code = 1
+    except BaseException as e:
+        write_err(f"pullkey: internal error ({type(e).__name__}); please report it")
+        code = 1
     sys.exit(code)
+
+
+def _discard_stdout() -> None:
+    """After a failed write, stdout's file descriptor is /dev/null, so the interpreter's own flush at
+    exit cannot fail again (and print an "Exception ignored" traceback)."""
+    import os
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+    except OSError:
+        pass

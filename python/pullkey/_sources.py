@@ -15,7 +15,7 @@ import os
 import sys
 
 from pullkey import _core
-from pullkey.options import MAX_SOURCE_BYTES, Options, Settings, settings_from
+from pullkey.options import Options, Settings, settings_from
 
 # NOTE: not `from typing import TYPE_CHECKING`: importing typing costs the exec path ~10 ms.
 TYPE_CHECKING = False
@@ -69,68 +69,229 @@ def search_path_candidates(root_dir: str, cwd: str, home: str) -> list[tuple[str
     return [(os.path.normpath(path), kind) for path, kind in out]
 
 
-def read_source(path: str, warnings: list[str], what: str | None = None) -> bytes | None:
-    """The file's bytes; ``None`` when it cannot be read (with a warning) or does not exist (silently
-    for a search-path candidate; with a warning naming ``what`` for a configured file)."""
+# Limits of one load (SECURITY.md "Limits"). Each is checked before the bytes it bounds are read; over a
+# limit a file is skipped with a warning naming the limit (strict: an error), never truncated.
+MAX_SOURCE_BYTES = 16 << 20
+"""Bytes of one file: pullkey's config and each credential source."""
+MAX_LOAD_BYTES = 64 << 20
+"""Bytes of all the credential sources of one load together."""
+MAX_LOAD_FILES = 10_000
+"""Files read in one load (search-path candidates, configured files, manifests, secret key files)."""
+MAX_DIR_ENTRIES = 10_000
+"""Entries of one ``PullSecretDir`` directory: a larger directory is skipped whole, none of it read."""
+
+# O_NONBLOCK: opening a FIFO never waits for a writer (and fstat then refuses it); O_NOCTTY: a terminal
+# never becomes the controlling one. Symlinks are followed, as the kubelet follows them (secret volumes
+# are symlinks into ..data).
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+_S_IFMT, _S_IFREG = 0o170000, 0o100000
+_FILE_TYPES = {
+    0o010000: "a FIFO",
+    0o020000: "a character device",
+    0o040000: "a directory",
+    0o060000: "a block device",
+    0o140000: "a socket",
+}
+
+
+class NotRead(Exception):
+    """A file that is not read: not a regular file, or over a limit (the message says which)."""
+
+
+def _regular(st: os.stat_result) -> os.stat_result:
+    """``st`` when it is a regular file's; :class:`NotRead` naming what it is otherwise."""
+    kind = st.st_mode & _S_IFMT
+    if kind != _S_IFREG:
+        raise NotRead(f"not a regular file ({_FILE_TYPES.get(kind, 'of unknown type')})")
+    return st
+
+
+def _open(path: str) -> int:
+    """``path`` opened for reading without blocking; :class:`NotRead` for what cannot be opened because
+    it is not a file (a socket: ``ENXIO``), ``OSError`` otherwise."""
     try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_SOURCE_BYTES + 1)
-    except (FileNotFoundError, NotADirectoryError):
-        if what is not None:
-            warnings.append(f"{path}: {what} does not exist")
+        return os.open(path, _OPEN_FLAGS)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        raise
+    except OSError:
+        try:
+            st = os.stat(path)
+        except OSError:
+            st = None
+        if st is not None:
+            _regular(st)
+        raise
+
+
+def _read_at_most(fd: int, size: int, limit: int) -> bytes | None:
+    """The rest of ``fd`` (``size``: its ``st_size``, a hint), or ``None`` when it is over ``limit``
+    bytes (the file may grow while it is read: never more than ``limit + 1`` bytes are read)."""
+    parts = []
+    left = limit + 1
+    while left > 0:
+        chunk = os.read(fd, min(left, max(size + 1, 1 << 16)))
+        if not chunk:
+            break
+        parts.append(chunk)
+        left -= len(chunk)
+    if left <= 0:
         return None
-    except IsADirectoryError:
-        warnings.append(f"{path}: is a directory, not a docker config file")
-        return None
-    except OSError as e:
-        warnings.append(f"{path}: cannot read: {e.strerror}")
-        return None
-    if len(data) > MAX_SOURCE_BYTES:
-        warnings.append(f"{path}: larger than {MAX_SOURCE_BYTES >> 20} MiB, skipped")
-        return None
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _over(limit: int) -> str:
+    return f"larger than {limit >> 20} MiB, the limit for one file"
+
+
+def read_regular(path: str, limit: int = MAX_SOURCE_BYTES) -> bytes:
+    """The bytes of the regular file at ``path``, read without blocking and never past ``limit``.
+    Raises ``OSError`` (cannot open or read) or :class:`NotRead` (not a regular file, over ``limit``)."""
+    fd = _open(path)
+    try:
+        st = _regular(os.fstat(fd))
+        data = None if st.st_size > limit else _read_at_most(fd, st.st_size, limit)
+    finally:
+        os.close(fd)
+    if data is None:
+        raise NotRead(_over(limit))
     return data
 
 
-def _secret_dir_files(directory: str, warnings: list[str]) -> list[tuple[str, bytes]] | None:
+class Reader:
+    """Reads the credential sources of one load: without blocking, regular files only, within the
+    limits above, and each file once: search paths can name one file twice (a working directory equal
+    to the root dir, ``/`` as both working directory and home, a symlink); by ``(st_dev, st_ino)`` of the
+    opened file the first occurrence in the kubelet's search order (docs/kubelet.md §b.2) is kept and a
+    later one is skipped silently. ``problems`` collects a warning for every other file not read."""
+
+    __slots__ = ("bytes_left", "files_left", "problems", "seen", "stopped")
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        self.seen: set[tuple[int, int]] = set()
+        self.bytes_left = MAX_LOAD_BYTES
+        self.files_left = MAX_LOAD_FILES
+        self.stopped = False  # a limit of the load was reached (warned once): no later file is read
+
+    def read(self, path: str, what: str | None = None) -> bytes | None:
+        """The file's bytes, or ``None``: missing (silently for a search-path candidate, ``what=None``;
+        else a warning naming ``what``), already read in this load (silently), unreadable, not a regular
+        file, or over a limit (a warning)."""
+        if self.stopped:
+            return None
+        try:
+            fd = _open(path)
+        except (FileNotFoundError, NotADirectoryError):
+            if what is not None:
+                self.problems.append(f"{quote(path)}: {what} does not exist")
+            return None
+        except NotRead as e:
+            self.problems.append(f"{quote(path)}: not read: {e}")
+            return None
+        except OSError as e:
+            self.problems.append(f"{quote(path)}: cannot read: {e.strerror}")
+            return None
+        try:
+            return self._read(fd, path)
+        except NotRead as e:
+            self.problems.append(f"{quote(path)}: not read: {e}")
+        except OSError as e:
+            self.problems.append(f"{quote(path)}: cannot read: {e.strerror}")
+        finally:
+            os.close(fd)
+        return None
+
+    def _read(self, fd: int, path: str) -> bytes | None:
+        st = _regular(os.fstat(fd))
+        identity = (st.st_dev, st.st_ino)
+        if identity in self.seen:
+            return None
+        if st.st_size > MAX_SOURCE_BYTES:
+            raise NotRead(_over(MAX_SOURCE_BYTES))
+        if self.files_left <= 0:
+            self.stop(path, f"more than {MAX_LOAD_FILES} files")
+            return None
+        limit = min(MAX_SOURCE_BYTES, self.bytes_left)
+        data = None if st.st_size > limit else _read_at_most(fd, st.st_size, limit)
+        if data is None:
+            if limit == MAX_SOURCE_BYTES:
+                raise NotRead(_over(MAX_SOURCE_BYTES))
+            self.stop(path, f"more than {MAX_LOAD_BYTES >> 20} MiB")
+            return None
+        self.seen.add(identity)
+        self.files_left -= 1
+        self.bytes_left -= len(data)
+        return data
+
+    def stop(self, path: str, what: str) -> None:
+        """Stops the load's reading at ``path``: the sources are ``what`` (over a limit of one load)."""
+        self.stopped = True
+        self.problems.append(
+            f"{quote(path)}: not read: the sources of one load are {what}, the limit;"
+            " this file and every later one are skipped"
+        )
+
+
+def _secret_dir_files(directory: str, reader: Reader) -> list[tuple[str, bytes]] | None:
     """The secret keys of a mounted secret volume; ``None`` when the directory is not one."""
     files = []
     for key in SECRET_KEYS:
-        data = read_source(os.path.join(directory, key), warnings)
+        data = reader.read(os.path.join(directory, key))
         if data is not None:
             files.append((key, data))
     return files or None
 
 
-def _secret_dir_sources(directory: str, warnings: list[str], watched: list[str]) -> list[SourceFile]:
+def _list_dir(directory: str, reader: Reader) -> list[tuple[str, bool]]:
+    """(name, is a directory) of the entries of ``directory``, sorted by name; ``[]`` with a warning when
+    it cannot be listed or has more than ``MAX_DIR_ENTRIES`` entries (then none of them is read)."""
+    entries: list[tuple[str, bool]] = []
+    try:
+        with os.scandir(directory) as it:
+            for count, entry in enumerate(it):
+                if count == MAX_DIR_ENTRIES:
+                    limit = f"more than {MAX_DIR_ENTRIES} entries, the limit for one directory"
+                    reader.problems.append(f"{quote(directory)}: not read: {limit}")
+                    return []
+                if entry.name.startswith(".."):  # secret volumes: ..data and ..<timestamp> are the atomic writer's
+                    continue
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                entries.append((entry.name, is_dir))
+    except FileNotFoundError:
+        reader.problems.append(f"{quote(directory)}: pull-secret directory does not exist")
+        return []
+    except OSError as e:
+        reader.problems.append(f"{quote(directory)}: cannot list: {e.strerror}")
+        return []
+    entries.sort()
+    return entries
+
+
+def _secret_dir_sources(directory: str, reader: Reader, watched: list[str]) -> list[SourceFile]:
     """A directory of manifest files and/or mounted secret volumes (sorted by name, as the kubelet
     sorts config directories); a directory that is itself a mounted secret counts as one."""
     out: list[SourceFile] = []
-    own = _secret_dir_files(directory, warnings)
+    own = _secret_dir_files(directory, reader)
     if own is not None:
         watched.extend(os.path.join(directory, key) for key, _ in own)
-        return [_core.SourceFile(directory, "secret-dir", own)]
-    try:
-        names = sorted(os.listdir(directory))
-    except FileNotFoundError:
-        warnings.append(f"{directory}: pull-secret directory does not exist")
-        return out
-    except OSError as e:
-        warnings.append(f"{directory}: cannot list: {e.strerror}")
-        return out
-    for name in names:
-        if name.startswith(".."):  # kubelet secret volumes: ..data and ..<timestamp> are the atomic-writer's
-            continue
+        return [_core.SourceFile(quote(directory), "secret-dir", own)]
+    for name, is_dir in _list_dir(directory, reader):
+        if reader.stopped:
+            break
         path = os.path.join(directory, name)
-        if os.path.isdir(path):
-            files = _secret_dir_files(path, warnings)
+        if is_dir:
+            files = _secret_dir_files(path, reader)
             if files is not None:
                 watched.extend(os.path.join(path, key) for key, _ in files)
-                out.append(_core.SourceFile(path, "secret-dir", files))
+                out.append(_core.SourceFile(quote(path), "secret-dir", files))
         elif name.endswith(MANIFEST_SUFFIXES):
             watched.append(path)
-            data = read_source(path, warnings)
+            data = reader.read(path)
             if data is not None:
-                out.append(_core.SourceFile(path, "secret", data))
+                out.append(_core.SourceFile(quote(path), "secret", data))
     return out
 
 
@@ -140,28 +301,29 @@ def collect(settings: Settings) -> tuple[list[SourceFile], list[SourceFile], lis
     node: list[SourceFile] = []
     problems: list[str] = []
     watched: list[str] = []
+    reader = Reader(problems)
     for source in settings.sources:
         kind = source.type
         path = source.path or ""
         if kind == "SearchPaths":
             for candidate, fmt in search_path_candidates(settings.root_dir, settings.cwd, settings.home):
                 watched.append(candidate)
-                data = read_source(candidate, problems)
+                data = reader.read(candidate)
                 if data is not None:
-                    node.append(_core.SourceFile(candidate, fmt, data, search_path=True))
+                    node.append(_core.SourceFile(quote(candidate), fmt, data, search_path=True))
         elif kind == "DockerConfig":
             watched.append(path)
-            data = read_source(path, problems, "docker config file")
+            data = reader.read(path, "docker config file")
             if data is not None:
-                node.append(_core.SourceFile(path, source.format, data))
+                node.append(_core.SourceFile(quote(path), source.format, data))
         elif kind == "PullSecret":
             watched.append(path)
-            data = read_source(path, problems, "pull-secret file")
+            data = reader.read(path, "pull-secret file")
             if data is not None:
-                secrets.append(_core.SourceFile(path, "secret", data))
+                secrets.append(_core.SourceFile(quote(path), "secret", data))
         elif kind == "PullSecretDir":
             watched.append(path)
-            secrets.extend(_secret_dir_sources(path, problems, watched))
+            secrets.extend(_secret_dir_sources(path, reader, watched))
     return secrets, node, problems, watched
 
 
@@ -197,7 +359,55 @@ def build(settings: Settings) -> tuple[Keyring, list[str], list[str], list[str]]
     return keyring, warnings, used, watched
 
 
+_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+
+
+def _escape(text: str, quoted: bool) -> str:
+    out = []
+    for ch in text:
+        if ch.isprintable():
+            out.append("\\" + ch if quoted and ch in '"\\' else ch)
+            continue
+        n = ord(ch)
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif 0xDC80 <= n <= 0xDCFF:  # a byte that is not UTF-8 (os.fsdecode's surrogateescape)
+            out.append(f"\\x{n - 0xDC00:02x}")
+        elif n < 0x100:
+            out.append(f"\\x{n:02x}")
+        elif n < 0x10000:
+            out.append(f"\\u{n:04x}")
+        else:
+            out.append(f"\\U{n:08x}")
+    return "".join(out)
+
+
+def quote(text: str) -> str:
+    """``text`` (a path, a name) as it may appear in a message: as is when every character is printable
+    and it does not start with ``"``; else double-quoted with Go ``%q``-like escapes (``\\n``, ``\\x1b``,
+    ``\\u2028``; a byte that is not UTF-8 as ``\\xff``). A file name cannot forge a log line."""
+    if text.isprintable() and not text.startswith('"'):
+        return text
+    return '"' + _escape(text, quoted=True) + '"'
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that is not printable escaped (``\\n``...): one line, whatever parts of
+    it came from (the last line of defence of :func:`write_err`; paths are already :func:`quote`-d)."""
+    return text if text.isprintable() else _escape(text, quoted=False)
+
+
 def write_err(line: str) -> None:
-    """One line on stderr (the kubelet logs a failed plugin's stderr)."""
-    sys.stderr.write(line.rstrip("\n") + "\n")
-    sys.stderr.flush()
+    """One line on stderr (the kubelet logs a failed plugin's stderr); nothing when stderr is closed."""
+    write_stderr(one_line(line.rstrip("\n")) + "\n")
+
+
+def write_stderr(text: str) -> None:
+    """``text`` on stderr as it is (usage); nothing when stderr is closed or broken."""
+    if sys.stderr is None:
+        return
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass

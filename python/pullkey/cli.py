@@ -11,13 +11,19 @@ import argparse
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import orjson
 
 from pullkey import _core, _sources
-from pullkey.errors import ConfigError, PullkeyError
+from pullkey._argparse import Parser, long_flags
+from pullkey._sources import NotRead, one_line, quote, read_regular, write_err
+from pullkey.errors import ConfigError, InvalidReference, PullkeyError
 from pullkey.options import ROOT_DIR_ENV, Options, add_source_flags, options_from, settings_from
 from pullkey.service import Resolver
+
+if TYPE_CHECKING:
+    pass
 
 
 def _out(text: str) -> None:
@@ -37,13 +43,26 @@ def _loaded(options: Options) -> Resolver:
     return resolver
 
 
+def _utf8(ref: str) -> str:
+    """``ref`` (an argument, a line of input), refused when it is not UTF-8 (its undecodable bytes
+    are surrogate escapes): no image reference can contain such bytes."""
+    try:
+        ref.encode()
+    except UnicodeEncodeError:
+        raise InvalidReference(f"{quote(ref)}: not valid UTF-8", "invalid_format", ref) from None
+    return ref
+
+
 def _references(refs: Iterable[str]) -> list[str]:
     out: list[str] = []
     for ref in refs:
         if ref == "-":
-            out.extend(line.strip() for line in sys.stdin if line.strip())
+            for raw in sys.stdin.buffer:
+                line = raw.decode(errors="surrogateescape").strip()
+                if line:
+                    out.append(_utf8(line))
         else:
-            out.append(ref)
+            out.append(_utf8(ref))
     return out
 
 
@@ -86,8 +105,9 @@ def cmd_parse(args: argparse.Namespace, _options: Options) -> int:
 
 
 def cmd_explain(args: argparse.Namespace, options: Options) -> int:
+    image = _utf8(args.image)
     resolver = _loaded(options)
-    result = resolver.explain(args.image)
+    result = resolver.explain(image)
     settings, used, warnings = resolver.state.settings, result["sources"], result["warnings"]
     if args.json:
         _json_line(result)
@@ -113,11 +133,13 @@ def cmd_explain(args: argparse.Namespace, options: Options) -> int:
         if more > 0:
             _out(f"  ... and {more} more (the nearest {len(result['rejected'])} to the image are listed)")
     for w in warnings:
-        _out(f"warning: {w}")
+        _out(one_line(f"warning: {w}"))
     return 0
 
 
 def _kubelet_config_files(path: str) -> list[tuple[str, bytes]]:
+    """The files of a kubelet ``--image-credential-provider-config``, read like every source (never
+    blocking, regular files only, within the limits of :mod:`pullkey._sources`)."""
     # A recent kubelet accepts a directory: its .json/.yaml/.yml files, non-recursively, sorted by path.
     if os.path.isdir(path):
         names = sorted(
@@ -126,13 +148,17 @@ def _kubelet_config_files(path: str) -> list[tuple[str, bytes]]:
             if n.endswith(_sources.MANIFEST_SUFFIXES) and not os.path.isdir(os.path.join(path, n))
         )
         if not names:
-            raise ConfigError(f"{path}: no .json, .yaml or .yml file in the directory")
+            raise ConfigError(f"{quote(path)}: no .json, .yaml or .yml file in the directory")
+        if len(names) > _sources.MAX_DIR_ENTRIES:
+            raise ConfigError(f"{quote(path)}: more than {_sources.MAX_DIR_ENTRIES} files, the limit for one directory")
     else:
         names = [path]
     files = []
     for name in names:
-        with open(name, "rb") as f:
-            files.append((name, f.read()))
+        try:
+            files.append((quote(name), read_regular(name)))
+        except NotRead as e:
+            raise ConfigError(f"{quote(name)}: not read: {e}") from None
     return files
 
 
@@ -141,7 +167,7 @@ def cmd_check(args: argparse.Namespace, options: Options) -> int:
     try:
         settings = settings_from(options)
     except PullkeyError as e:
-        _out(f"error: {e}")
+        _out(one_line(f"error: {e}"))
         return 1
     _out(f"config: {settings.config_path or '(none: kubelet search paths under ' + settings.root_dir + ')'}")
     secrets, node, warnings, _ = _sources.collect(settings)
@@ -156,15 +182,17 @@ def cmd_check(args: argparse.Namespace, options: Options) -> int:
     if args.kubelet_config:
         try:
             files = _kubelet_config_files(args.kubelet_config)
-        except (OSError, PullkeyError) as e:
-            errors.append(f"{args.kubelet_config}: {getattr(e, 'strerror', None) or e}")
+        except OSError as e:
+            errors.append(f"{quote(args.kubelet_config)}: {e.strerror}")
+        except PullkeyError as e:
+            errors.append(str(e))
         else:
             problems = _core.validate_kubelet_config(files)
             errors.extend(problems)
             if not problems:
                 _out(f"ok: {args.kubelet_config}: valid CredentialProviderConfig")
     for error in errors:
-        _out(f"error: {error}")
+        _out(one_line(f"error: {error}"))
     _out("check: " + ("FAILED, " + str(len(errors)) + " error(s)" if errors else "ok"))
     return 1 if errors else 0
 
@@ -196,7 +224,13 @@ def cmd_kubelet_config(args: argparse.Namespace, options: Options) -> int:
     root_dir = options.root_dir or os.environ.get(ROOT_DIR_ENV)
     if root_dir:
         env.append((ROOT_DIR_ENV, os.path.abspath(root_dir)))
-    sys.stdout.write(_core.render_kubelet_config(args.name, match_images, settings.cache_duration, extra_args, env))
+    rendered = _core.render_kubelet_config(args.name, match_images, settings.cache_duration, extra_args, env)
+    # What `check --kubelet-config` (the kubelet's validation) would reject is never printed.
+    problems = _core.validate_kubelet_config([("kubelet-config", rendered.encode())])
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ConfigError(f"the generated config would be rejected by the kubelet: {problems[0]}{more}")
+    sys.stdout.write(rendered)
     return 0
 
 
@@ -205,10 +239,21 @@ def cmd_version(_args: argparse.Namespace, _options: Options) -> int:
     return 0
 
 
+def _refuse_unknown_flags(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """A ``--flag`` no command knows is an error naming it, wherever it is (argparse alone may take the
+    value after it, ``--root x``, for the subcommand and complain about ``x``)."""
+    known = long_flags(parser)
+    for arg in argv:
+        if arg == "--":
+            return
+        if arg.startswith("--") and arg.partition("=")[0] not in known:
+            parser.error(f"unrecognized arguments: {arg}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line. The shared flags are accepted before and after the subcommand (a flag given
     after it wins); long flags are never abbreviated (``allow_abbrev=False``), as on the exec path."""
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = Parser(
         prog="pullkey",
         description="Kubernetes image credential provider. With no subcommand: the kubelet exec plugin "
         "(CredentialProviderRequest on stdin, CredentialProviderResponse on stdout), configured by the "
@@ -262,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Runs one command. Errors are one line on stderr: a ``PullkeyError``, an ``OSError`` naming a
+    file (``pullkey``'s own script, :func:`pullkey._exec.launch`, turns any other failure, e.g. stdout
+    on a broken pipe, into one line too)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if "serve" in args_list:
         # `pullkey [global flags] serve [serve flags]`: the gRPC server parses its own flags; global
@@ -272,11 +320,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return serve_main(args_list[:at] + args_list[at + 1 :])
     parser = build_parser()
+    _refuse_unknown_flags(parser, args_list)
     args = parser.parse_args(args_list)
+    if sys.stdout is None:  # started with file descriptor 1 closed
+        write_err("pullkey: stdout is closed")
+        return 1
     try:
         options = options_from(vars(args))
     except PullkeyError as e:
-        sys.stderr.write(f"pullkey: {e}\n")
+        write_err(f"pullkey: {e}")
         return 1
     func = getattr(args, "func", None)
     if func is None:  # get-credentials with flags only argparse reads (-v3), or no command at all
@@ -286,9 +338,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = func(args, options)
     except PullkeyError as e:
-        sys.stderr.write(f"pullkey: {e}\n")
+        write_err(f"pullkey: {e}")
         return 1
     except OSError as e:
-        sys.stderr.write(f"pullkey: {e.filename or ''}: {e.strerror}\n")
+        if e.filename is None:  # not a file of the command: stdout, stdin... (one line by the caller)
+            raise
+        write_err(f"pullkey: {quote(str(e.filename))}: {e.strerror}")
         return 1
     return code

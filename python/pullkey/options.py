@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     T = TypeVar("T", bound=str)
 
 DEFAULT_ROOT_DIR = "/var/lib/kubelet"
-MAX_SOURCE_BYTES = 16 << 20  # every file the loader reads: pullkey's config and each credential source
 CONFIG_ENV = "PULLKEY_CONFIG"
 ROOT_DIR_ENV = "PULLKEY_ROOT_DIR"
 
@@ -195,13 +194,21 @@ def options_from(values: Mapping[str, object], **process: object) -> Options:
     passes ``cwd``, ``home`` or ``environ`` through."""
     duration = values.get("cache_duration")
     verbosity = values.get("verbosity")
+    seconds = None
+    if duration is not None:
+        from pullkey.errors import ConfigError
+
+        try:
+            seconds = _core.parse_duration_seconds(str(duration))
+        except ConfigError as e:
+            raise ConfigError(f"--cache-duration: {e}") from None
     return Options(
         config=_str_or_none(values.get("config")),
         root_dir=_str_or_none(values.get("root_dir")),
         search_policy=_str_or_none(values.get("search_policy")),
         strict=True if values.get("strict") else None,
         cache_policy=_str_or_none(values.get("cache_policy")),
-        cache_duration=None if duration is None else _core.parse_duration_seconds(str(duration)),
+        cache_duration=seconds,
         verbosity=None if verbosity is None else int(str(verbosity)),
         **process,  # type: ignore[arg-type]
     )
@@ -253,12 +260,15 @@ def settings_from(options: Options) -> Settings:
     config = _core.ProviderConfig()  # the defaults
     base = ""
     if s.config_path:
+        from pullkey._sources import NotRead, quote, read_regular  # loaded already: _sources imports us
+
+        name = quote(s.config_path)
         try:
-            with open(s.config_path, "rb") as f:
-                data = f.read(MAX_SOURCE_BYTES + 1)
-        except OSError as e:
-            raise ConfigError(f"{s.config_path}: cannot read pullkey config: {e.strerror}") from None
-        config = _core.load_provider_config(data, s.config_path)
+            data = read_regular(s.config_path)  # never blocks (a FIFO), never truncated (over the limit)
+        except (OSError, NotRead) as e:
+            reason = e.strerror if isinstance(e, OSError) else str(e)
+            raise ConfigError(f"{name}: cannot read pullkey config: {reason}") from None
+        config = _core.load_provider_config(data, name)
         base = os.path.dirname(os.path.abspath(s.config_path))
     config_root = config.root_dir and os.path.join(base, config.root_dir)
     s.root_dir = options.root_dir or env.get(ROOT_DIR_ENV) or config_root or DEFAULT_ROOT_DIR

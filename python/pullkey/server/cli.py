@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from pullkey import errors
+from pullkey._argparse import Parser
 from pullkey.options import Options, add_source_flags, options_from
 from pullkey.server import defaults, logs, memory
 from pullkey.server.app import ServerSettings, serve
@@ -41,7 +42,7 @@ def build_options(
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``pullkey serve`` command line."""
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="pullkey serve",
         description="Serve pullkey.v1.CredentialService (plus grpc.health.v1 and reflection) over gRPC.",
         allow_abbrev=False,

@@ -7,7 +7,7 @@ carries. Anything else is ``INTERNAL`` with a fixed message; its traceback goes 
 without the exception's message, which could quote data. Messages are cut to
 :data:`~pullkey.server.defaults.MAX_ERROR_DETAILS` characters: a status never quotes a whole input.
 
-Every unary call also gets here (the bounds of docs/architecture.md "every input has a bounded cost"):
+Every unary call also gets here (the bounds of SECURITY.md, "Limits"):
 
 - the request is decoded here, so a malformed message is ``INVALID_ARGUMENT`` with a fixed text;
 - the server's own deadline (``--max-rpc-seconds``) applies whatever the client asked, or if it asked none;
