@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import TypeVar
 
-    from pullkey._core import ConfigSource
+    from pullkey._core import ConfigSource, HelpersConfig
     from pullkey._types import CachePolicy, SearchPolicy
 
     T = TypeVar("T", bound=str)
@@ -63,6 +63,13 @@ FLAGS: tuple[tuple[str, tuple[str, ...], str, str | None, str], ...] = (
     ("cache_policy", ("--cache-policy",), "str", None, "cacheKeyType policy (default auto)"),
     ("cache_duration", ("--cache-duration",), "str", None, "cacheDuration of answers, a Go duration (default 5m)"),
     ("verbosity", ("--v", "-v"), "int", None, "log verbosity, klog style (1: warnings on stderr)"),
+    (
+        "helpers",
+        ("--helpers",),
+        "switch",
+        None,
+        "run the docker credential helpers node docker configs name (config helpers.enabled; docs/helpers.md)",
+    ),
 )
 CHOICES: dict[str, tuple[str, ...]] = {
     "search_policy": _core.SEARCH_POLICIES,
@@ -82,6 +89,7 @@ class Options:
         "config",
         "cwd",
         "environ",
+        "helpers",
         "home",
         "root_dir",
         "search_policy",
@@ -95,6 +103,7 @@ class Options:
     cache_policy: str | None  # a CachePolicy name: checked by settings_from
     cache_duration: int | None
     verbosity: int | None
+    helpers: bool | None
     cwd: str | None
     home: str | None
     environ: Mapping[str, str] | None
@@ -109,6 +118,7 @@ class Options:
         cache_policy: str | None = None,
         cache_duration: int | None = None,
         verbosity: int | None = None,
+        helpers: bool | None = None,
         cwd: str | None = None,
         home: str | None = None,
         environ: Mapping[str, str] | None = None,
@@ -203,6 +213,7 @@ def options_from(values: Mapping[str, object], **process: object) -> Options:
         cache_policy=_str_or_none(values.get("cache_policy")),
         cache_duration=None if duration is None else _core.parse_duration_seconds(str(duration)),
         verbosity=None if verbosity is None else int(str(verbosity)),
+        helpers=True if values.get("helpers") else None,
         **process,  # type: ignore[arg-type]
     )
 
@@ -219,6 +230,7 @@ class Settings:
         "cache_policy",
         "config_path",
         "cwd",
+        "helpers",
         "home",
         "root_dir",
         "search_policy",
@@ -234,6 +246,7 @@ class Settings:
     cache_duration: int
     sources: list[ConfigSource]
     verbosity: int
+    helpers: HelpersConfig  # docs/helpers.md
     cwd: str
     home: str
 
@@ -271,6 +284,7 @@ def settings_from(options: Options) -> Settings:
         for source in config.sources
     ]
     s.verbosity = options.verbosity or 0
+    s.helpers = config.helpers.with_enabled(True) if options.helpers else config.helpers
     # os.getcwd() raises when the working directory was removed; the kubelet then resolves "" to it anyway.
     try:
         s.cwd = options.cwd if options.cwd is not None else os.getcwd()

@@ -8,6 +8,7 @@
 use crate::credential::Credential;
 use crate::keyring::Keyring;
 use serde_json::{Map, Value};
+use std::fmt::Write as _;
 
 /// What Docker asks a helper for Docker Hub: `registry.IndexServer`
 /// (docker/cli `cli/command/registry.go` `ResolveAuthConfig`, v28; docs/ecosystem.md §3.1).
@@ -235,14 +236,14 @@ pub fn summarize(output: &[u8]) -> String {
         let punct = &raw[word.len()..];
         if showable(word) {
             words.push(format!("{word}{punct}"));
-        } else if words.last().is_none_or(|w| w != "…") {
+        } else if words.last().map_or(true, |w| w != "…") {
             words.push("…".to_owned());
         }
     }
     let mut out = words.join(" ");
     let more = lines.count();
     if more > 0 {
-        out.push_str(&format!(" (+{more} more line{})", if more == 1 { "" } else { "s" }));
+        let _ = write!(out, " (+{more} more line{})", if more == 1 { "" } else { "s" });
     }
     out
 }

@@ -139,7 +139,7 @@ class Daemon:
                 if not isinstance(exc, ValueError):
                     raise  # NotLoaded (a state that went away) is not an answer to keep
                 hit = exc.with_traceback(None)
-            if self.answer_cache_size > 0:
+            if self.answer_cache_size > 0 and not self.resolver.helpers_active:  # helper answers expire
                 if len(memo) >= self.answer_cache_size:
                     with contextlib.suppress(StopIteration, KeyError):
                         del memo[next(iter(memo))]

@@ -3,11 +3,13 @@ and returns the answer; errors go to the interceptor (:mod:`pullkey.server.inter
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf.message import Message
 
+from pullkey._core import _batch_images as batch_images
 from pullkey._core import parse_reference
 from pullkey.server.convert import explain_to_pb, reference_to_pb
 from pullkey.server.daemon import Daemon
@@ -29,13 +31,19 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
         self._daemon = daemon
 
     async def GetCredentials(self, request: pb.GetCredentialsRequest, context: Context) -> bytes:  # type: ignore[override]
+        if self._daemon.resolver.helpers_active:  # a helper may run: not on the event loop (docs/helpers.md)
+            return await asyncio.to_thread(self._daemon.answer, request.image)
         return self._daemon.answer(request.image)
 
     async def BatchGetCredentials(self, request: bytes, context: Context) -> bytes:  # type: ignore[override]
+        if self._daemon.resolver.helpers_active:  # warm the helper cache off the event loop
+            await asyncio.to_thread(self._daemon.resolver.consult_helpers, batch_images(request))
         return await self._daemon.batch(request, context)
 
     async def Explain(self, request: pb.ExplainRequest, context: Context) -> pb.ExplainResponse:
         self._daemon.ensure_loaded()
+        if self._daemon.resolver.helpers_active:
+            return explain_to_pb(request.image, await asyncio.to_thread(self._daemon.resolver.explain, request.image))
         return explain_to_pb(request.image, self._daemon.resolver.explain(request.image))
 
     async def ParseReference(self, request: pb.ParseReferenceRequest, context: Context) -> pb.ParseReferenceResponse:
