@@ -240,7 +240,7 @@ def exec_cache_duration(duration: int, consultations: list[Consultation]) -> int
     for c in consultations:
         if c.outcome in ("error", "timeout"):
             return 0
-        duration = min(duration, max(0, int(c.reuse_until - c.at)))
+        duration = min(duration, max(0, round(c.reuse_until - c.at)))  # a fresh answer: its full lifetime
     return duration
 
 
