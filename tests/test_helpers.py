@@ -99,7 +99,7 @@ def world(tmp_path: Path) -> World:
     return w
 
 
-FOUND = f"echo '{{\"ServerURL\": \"'$url'\", \"Username\": \"helperuser\", \"Secret\": \"{SECRET}\"}}'"
+FOUND = f'echo \'{{"ServerURL": "\'$url\'", "Username": "helperuser", "Secret": "{SECRET}"}}\''
 NOT_FOUND = "echo 'credentials not found in native keychain'; exit 1"
 
 
