@@ -8,6 +8,7 @@ executables run as their callers run them.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -16,10 +17,10 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import PULLKEY, request
-
 from pullkey import _core
 from pullkey.helpers import cache as helper_cache
 from pullkey.options import Options
@@ -77,12 +78,18 @@ class World:
             check=False,
         )
 
-    def explain(self, image: str, *args: str) -> dict[str, object]:
+    def explain(self, image: str, *args: str) -> dict[str, Any]:
         proc = subprocess.run(
             [str(PULLKEY), "explain", "--json", *args, image], capture_output=True, env=self.env(), check=True
         )
-        out: dict[str, object] = json.loads(proc.stdout)
+        out: dict[str, Any] = json.loads(proc.stdout)
         return out
+
+    def consulted(self, image: str) -> dict[str, Any]:
+        """The one helper ``explain --json`` says it consulted for ``image``."""
+        (only,) = self.explain(image)["helpers"]
+        assert isinstance(only, dict)
+        return only
 
     def resolver(self) -> Resolver:
         r = Resolver(Options(config=str(self.config), home=str(self.home), environ=self.env()))
@@ -140,9 +147,9 @@ def test_found_answer_stands_before_the_files_auths_and_after_pull_secrets(world
         )
     )
     explained = world.explain("r.example/team/app")
-    users = [c["username"] for c in explained["credentials"]]  # type: ignore[attr-defined]
+    users = [c["username"] for c in explained["credentials"]]
     assert users == ["secretuser", "helperuser", "fileuser"]
-    (consulted,) = explained["helpers"]  # type: ignore[misc]
+    (consulted,) = explained["helpers"]
     assert consulted["outcome"] == "found" and consulted["program"] == "docker-credential-store"
     assert consulted["server_url"] == "r.example" and consulted["duration_ms"] > 0
     assert SECRET not in json.dumps(explained)
@@ -178,7 +185,7 @@ def test_not_found_is_no_credential_and_caps_the_cache_duration(world: World) ->
     assert proc.stderr == b""
     assert json.loads(proc.stdout)["cacheDuration"] == "1m0s"
     assert [a["username"] for a in auth_of(proc).values()] == ["fileuser"]
-    (consulted,) = world.explain("r.example/a")["helpers"]  # type: ignore[misc]
+    consulted = world.consulted("r.example/a")
     assert consulted["outcome"] == "not found" and consulted["message"] == ""
 
 
@@ -210,7 +217,7 @@ def test_a_failing_helper_fails_only_its_registry(world: World, body: str | None
     assert len(lines) == 1 and says in lines[0] and SECRET not in lines[0], lines
     # Another registry's helper is unaffected.
     assert auth_of(world.exec("good.example/a"))["good.example"]["username"] == "helperuser"
-    (consulted,) = world.explain("r.example/a")["helpers"]  # type: ignore[misc]
+    consulted = world.consulted("r.example/a")
     assert consulted["outcome"] == outcome and says in consulted["message"]
     assert SECRET not in json.dumps(consulted)
 
@@ -244,7 +251,7 @@ def test_identity_token_is_explained_and_warned_never_used(world: World) -> None
     (line,) = loud.stderr.decode().splitlines()
     assert line.startswith("pullkey: warning: helper docker-credential-store")
     assert "identity token" in line and "kubelet cannot use" in line and SECRET not in line
-    (consulted,) = world.explain("r.example/a")["helpers"]  # type: ignore[misc]
+    consulted = world.consulted("r.example/a")
     assert consulted["outcome"] == "found" and consulted["identity_token"] is True
     text = subprocess.run(
         [str(PULLKEY), "explain", "r.example/a"], capture_output=True, env=world.env(), check=True
@@ -322,7 +329,7 @@ def test_failing_helper_backs_off_exponentially_up_to_300s(world: World) -> None
         if world.count() > before:
             runs_at.append(now[0] - 1000)
         now[0] += 1
-    gaps = [b - a for a, b in zip(runs_at, runs_at[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(runs_at)]
     assert gaps == [10, 20, 40, 80, 160, 300, 300, 300, 300], gaps
     assert helper_cache.backoff(1) == 10 and helper_cache.backoff(20) == 300
     # While backing off, the answer's cache duration is at most the wait until the next try.
@@ -413,3 +420,15 @@ def test_docker_credential_pullkey_start_up_is_lean(world: World) -> None:
     loaded = set(proc.stderr.decode().split())
     for heavy in ("json", "re", "typing", "argparse", "dataclasses", "grpc", "subprocess", "pullkey.cli"):
         assert heavy not in loaded, heavy
+
+
+def test_never_global_when_helpers_answer(world: World) -> None:
+    """A helper answers per registry: an answer the kubelet would reuse for every image must not be given."""
+    world.helper("store", FOUND)
+    world.docker_config(auths={}, credsStore="store")
+    world.provider_config(extra="cache:\n  policy: Global\n")
+    assert json.loads(world.exec("r.example/a").stdout)["cacheKeyType"] == "Registry"
+    assert world.resolver().get_credentials("r.example/a").cache_key_type == "Registry"
+    world.provider_config(helpers="enabled: false", extra="cache:\n  policy: Global\n")
+    world.docker_config(auths={"r.example": {"username": "u", "password": "p"}})
+    assert json.loads(world.exec("r.example/a").stdout)["cacheKeyType"] == "Global"

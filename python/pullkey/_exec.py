@@ -49,12 +49,12 @@ def run(options: Options) -> int:
         if settings.verbosity >= 1:
             for warning in state.warnings:
                 _sources.write_err(f"pullkey: warning: {warning}")
-        keyring, duration = state.keyring, settings.cache_duration
+        keyring, policy, duration = state.keyring, settings.cache_policy, settings.cache_duration
         if state.helpers is not None and state.helpers.active:  # off by default (docs/helpers.md)
             from pullkey.helpers import answer_exec
 
-            keyring, duration = answer_exec(state, _core._exec_request_image(request))
-        response = _core._exec_respond(keyring, request, settings.cache_policy, duration)
+            keyring, policy, duration = answer_exec(state, _core._exec_request_image(request))
+        response = _core._exec_respond(keyring, request, policy, duration)
     except PullkeyError as e:
         _sources.write_err(f"pullkey: {e}")
         return 1

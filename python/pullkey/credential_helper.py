@@ -63,7 +63,7 @@ def _get() -> int:
     if state.helpers is not None and state.helpers.active:
         from pullkey.helpers import answer_exec
 
-        keyring, _ = answer_exec(state, registry + "/x")  # the registry's helper, consulted once
+        keyring, _, _ = answer_exec(state, registry + "/x")  # the registry's helper, consulted once
     out = _core._helper_answer(keyring, registry)
     if out is None:
         _say(NOT_FOUND)

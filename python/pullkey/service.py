@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pullkey import _core, _sources
 from pullkey._core import Credential, Keyring
 from pullkey._sources import State
-from pullkey._types import CacheKeyType, Explanation
+from pullkey._types import CacheKeyType, CachePolicy, Explanation
 from pullkey.errors import InvalidReference, NotLoaded
-from pullkey.helpers import Consultation, server_url_of, with_answers
+from pullkey.helpers import Consultation, cache_policy, server_url_of, with_answers
 from pullkey.helpers.cache import HelperCache
 from pullkey.options import Options
 
@@ -102,6 +102,11 @@ class Resolver:
                     out.append(c)
         return out
 
+    def _policy(self, state: State) -> CachePolicy:
+        """The cache policy of answers (never ``Global`` when helpers answer: docs/helpers.md "Caching")."""
+        policy = state.settings.cache_policy
+        return cache_policy(policy) if state.helpers is not None and state.helpers.active else policy
+
     def _with_helpers(self, state: State, images: Sequence[str]) -> tuple[Keyring, int, list[Consultation]]:
         """The keyring with the helper answers for ``images``, and the cache duration they allow."""
         duration = state.settings.cache_duration
@@ -118,7 +123,7 @@ class Resolver:
         kubelet response would carry. Raises ``InvalidReference``."""
         state = self.state
         keyring, duration, _ = self._with_helpers(state, [image])
-        repository, credentials, cache_key_type = keyring.resolve(image, state.settings.cache_policy)
+        repository, credentials, cache_key_type = keyring.resolve(image, self._policy(state))
         return Answer(image, repository, credentials, cache_key_type, duration)
 
     # The transports' encoders (the gRPC server sends these bytes as they are; see rust/grpc/mod.rs).
@@ -128,14 +133,14 @@ class Resolver:
         Raises ``InvalidReference``."""
         state = self.state
         keyring, duration, _ = self._with_helpers(state, [image])
-        return _core._encode_answer(keyring, image, state.settings.cache_policy, duration)
+        return _core._encode_answer(keyring, image, self._policy(state), duration)
 
     def batch_pb(self, images: Sequence[str]) -> bytes:
         """The serialized ``pullkey.v1.BatchGetCredentialsResponse`` for ``images``, one result per
         image in order; an invalid image is a per-item ``INVALID_ARGUMENT`` error."""
         state = self.state
         keyring, duration, _ = self._with_helpers(state, images)
-        return _core._encode_batch(keyring, images, state.settings.cache_policy, duration)
+        return _core._encode_batch(keyring, images, self._policy(state), duration)
 
     def batch_pb_request(self, request: bytes, start: int, stop: int) -> bytes:
         """Like :meth:`batch_pb`, for ``images[start:stop]`` of a serialized ``BatchGetCredentialsRequest``.
@@ -144,7 +149,7 @@ class Resolver:
         keyring, duration = state.keyring, state.settings.cache_duration
         if self.helpers_active:
             keyring, duration, _ = self._with_helpers(state, _core._batch_images(request)[start:stop])
-        return _core._encode_batch_request(keyring, request, start, stop, state.settings.cache_policy, duration)
+        return _core._encode_batch_request(keyring, request, start, stop, self._policy(state), duration)
 
     def explain(self, image: str) -> Explanation:
         """The ``explain --json`` object: no password, ``auth`` or token ever appears in it.

@@ -33,6 +33,8 @@ from .harness import (
 )
 
 BIN = Path(sys.executable).parent
+COPY = ("copy", "--retry-times=0", "--src-tls-verify=false")
+KEY_SPEC = ("default", "default", "never")  # algorithm, usage, expiry of the throwaway key
 
 
 def need(*tools: str) -> None:
@@ -63,8 +65,7 @@ class PassStore:
         (self.root / "home").mkdir(parents=True)
         (self.root / "gnupg").mkdir(mode=0o700)
         made = self.run(
-            ["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "pullkey-e2e <e2e@pullkey.invalid>", "default"]
-            + ["default", "never"]
+            ["gpg", "--batch", "--passphrase", "", "--quick-gen-key", "pullkey-e2e <e2e@pullkey.invalid>", *KEY_SPEC]
         )
         assert made.returncode == 0, made.stderr.decode()
         listed = self.run(["gpg", "--batch", "--with-colons", "--list-secret-keys"]).stdout.decode()
@@ -162,10 +163,13 @@ def test_skopeo_pulls_through_docker_credential_pullkey(registries: Registries, 
         "PULLKEY_CONFIG": str(config),
     }
 
-    def pull(repo: str, dest: Path) -> subprocess.CompletedProcess[str]:
+    def pull(repo: str, dest: Path, conf: str | None = None) -> subprocess.CompletedProcess[str]:
+        """skopeo copy with the auth file, or (``conf``) with that registries.conf and no auth file."""
+        options = ["--authfile", str(auth_file)] if conf is None else []
+        global_options = [] if conf is None else [f"--registries-conf={conf}"]
+        source, target = f"docker://{repo}:{IMAGE_TAG}", f"oci:{dest}:{IMAGE_TAG}"
         return subprocess.run(
-            ["skopeo", "--insecure-policy", "copy", "--retry-times=0", "--src-tls-verify=false"]
-            + ["--authfile", str(auth_file), f"docker://{repo}:{IMAGE_TAG}", f"oci:{dest}:{IMAGE_TAG}"],
+            ["skopeo", "--insecure-policy", *global_options, *COPY, *options, source, target],
             capture_output=True,
             text=True,
             env=env,
@@ -189,3 +193,17 @@ def test_skopeo_pulls_through_docker_credential_pullkey(registries: Registries, 
         check=False,
     )
     assert inspect.returncode == 0, inspect.stderr
+
+    # The same through registries.conf `credential-helpers` (containers-registries.conf(5)), with no
+    # auth file at all (an explicit --authfile would be the only source consulted).
+    registries_conf = tmp_path / "registries.conf"
+    registries_conf.write_text('credential-helpers = [ "pullkey" ]\n')
+    conf = str(registries_conf)
+    via_conf = pull(reg.repo, tmp_path / "via-conf", conf)
+    assert via_conf.returncode == 0, via_conf.stderr
+    refused = pull(other.repo, tmp_path / "refused-conf", conf)
+    assert refused.returncode != 0 and AUTH_REFUSED.search(refused.stderr), refused.stderr
+    empty_conf = tmp_path / "empty.conf"
+    empty_conf.write_text("credential-helpers = [ ]\n")
+    without = pull(reg.repo, tmp_path / "without", str(empty_conf))
+    assert without.returncode != 0  # no helper, no auth file: no credential, refused

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from pullkey._core import Keyring, SourceFile
     from pullkey._sources import State
-    from pullkey._types import HelperConsulted
+    from pullkey._types import CachePolicy, HelperConsulted
     from pullkey.options import Settings
 
 __all__ = ["Consultation", "HelperPlan", "consult", "plan"]
@@ -244,8 +244,15 @@ def exec_cache_duration(duration: int, consultations: list[Consultation]) -> int
     return duration
 
 
-def answer_exec(state: State, image: str) -> tuple[Keyring, int]:
-    """The exec plugin's keyring and ``cacheDuration`` for ``image`` with its registry's helper consulted
+def cache_policy(policy: CachePolicy) -> CachePolicy:
+    """The cache policy of an answer when helpers are on: never ``Global``. A helper answers per
+    registry, so an answer cached for every image would serve registries whose helper was never
+    asked (docs/helpers.md "Caching"); ``Registry`` is still exact per host."""
+    return "Registry" if policy == "Global" else policy
+
+
+def answer_exec(state: State, image: str) -> tuple[Keyring, CachePolicy, int]:
+    """The exec plugin's keyring, cache policy and ``cacheDuration`` for ``image``, its registry's helper consulted
     (once: an exec call has no memory). A failure is one line on stderr; an identity token is a warning
     at ``--v=1``. Raises ``InvalidReference``."""
     import sys
@@ -259,4 +266,9 @@ def answer_exec(state: State, image: str) -> tuple[Keyring, int]:
             sys.stderr.write(f"pullkey: helper {c.line()}\n")
         elif c.identity_token and state.settings.verbosity >= 1:
             sys.stderr.write(f"pullkey: warning: helper {c.line()}\n")
-    return with_answers(state.keyring, consultations), exec_cache_duration(state.settings.cache_duration, consultations)
+    keyring = with_answers(state.keyring, consultations)
+    return (
+        keyring,
+        cache_policy(state.settings.cache_policy),
+        exec_cache_duration(state.settings.cache_duration, consultations),
+    )
