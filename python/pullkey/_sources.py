@@ -51,13 +51,12 @@ def load(options: Options) -> State:
     """Settings from ``options`` (flags > environment > config file > defaults), then the sources read
     and the keyring built. Raises ``ConfigError`` (a bad config, or in strict mode a bad source)."""
     settings = settings_from(options)
-    secrets, node, problems, watched = collect(settings)
-    keyring, warnings, used = build_keyring(secrets, node, settings.search_policy, settings.strict, problems)
+    keyring, warnings, used, watched = build(settings)
     state = State(keyring, settings, warnings, used, watched)
     if settings.helpers.enabled:  # off by default: the kubelet never runs helpers (docs/helpers.md)
         from pullkey.helpers import plan
 
-        state.helpers = plan(settings, [s for s in node if s.name in used], options.environ)
+        state.helpers = plan(settings, used, options.environ)
     return state
 
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from pullkey._core import Keyring, SourceFile
     from pullkey._sources import State
-    from pullkey._types import CachePolicy, HelperConsulted
+    from pullkey._types import CachePolicy, HelperConsulted, SourceFormat
     from pullkey.options import Settings
 
 __all__ = ["Consultation", "HelperPlan", "consult", "plan"]
@@ -68,9 +68,32 @@ class HelperPlan:
         return f"HelperPlan(cred_helpers={self.cred_helpers!r}, creds_store={self.creds_store!r}, paths={self.paths!r})"
 
 
-def plan(settings: Settings, node_sources: list[SourceFile], environ: Mapping[str, str] | None = None) -> HelperPlan:
-    """The plan of the docker configs among ``node_sources`` (those the load used, in order): the first
-    file naming a server URL in ``credHelpers`` wins it, the first ``credsStore`` is the default."""
+def node_docker_configs(settings: Settings, used: list[str]) -> list[SourceFile]:
+    """The node docker configs among the sources a load ``used``, in order, read again with their
+    format (search-path candidates by name, ``DockerConfig`` sources as configured). Pull secrets are
+    not among them: a Secret's content never chooses a program to run on the node."""
+    from pullkey import _sources
+
+    formats: dict[str, SourceFormat] = {}
+    for source in settings.sources:
+        if source.type == "SearchPaths":
+            for path, fmt in _sources.search_path_candidates(settings.root_dir, settings.cwd, settings.home):
+                formats.setdefault(path, fmt)
+        elif source.type == "DockerConfig" and source.path:
+            formats.setdefault(source.path, source.format)
+    out: list[SourceFile] = []
+    for name in used:
+        if name in formats:
+            data = _sources.read_source(name, [])
+            if data is not None:
+                out.append(_core.SourceFile(name, formats[name], data))
+    return out
+
+
+def plan(settings: Settings, used: list[str], environ: Mapping[str, str] | None = None) -> HelperPlan:
+    """The plan of the node docker configs a load ``used`` (in order): the first file naming a server
+    URL in ``credHelpers`` wins it, the first ``credsStore`` is the default."""
+    node_sources = node_docker_configs(settings, used)
     config = settings.helpers
     env_in = os.environ if environ is None else environ
     p = HelperPlan()
