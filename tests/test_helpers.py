@@ -432,3 +432,52 @@ def test_never_global_when_helpers_answer(world: World) -> None:
     world.provider_config(helpers="enabled: false", extra="cache:\n  policy: Global\n")
     world.docker_config(auths={"r.example": {"username": "u", "password": "p"}})
     assert json.loads(world.exec("r.example/a").stdout)["cacheKeyType"] == "Global"
+
+
+def test_grpc_service_many_requests_one_helper_call(world: World) -> None:
+    """Through `pullkey serve`: concurrent GetCredentials for one registry run its helper once, off the
+    event loop (another registry's request is answered meanwhile), and the answer is served from cache."""
+    from pullkey.v1 import credential_pb2 as pb
+    from test_grpc import running_server
+
+    world.helper("store", f"/bin/sleep 1\n{FOUND}")
+    world.helper("none", NOT_FOUND)
+    world.docker_config(
+        auths={"other.example": {"username": "o", "password": "op"}},
+        credsStore="store",
+        credHelpers={"other.example": "none"},
+    )
+    sock = Path(f"/tmp/pk-helpers-{os.getpid()}-{time.monotonic_ns() % 10**9}.sock")
+    options = Options(config=str(world.config), home=str(world.home), environ=world.env())
+    try:
+        with running_server(options, f"unix://{sock}", watch_interval=0) as server:
+            stub = server.stub
+            users: list[str] = []
+            start = time.monotonic()
+            threads = [
+                threading.Thread(
+                    target=lambda: users.append(
+                        stub.GetCredentials(pb.GetCredentialsRequest(image="r.example/a"), timeout=20)
+                        .credentials[0]
+                        .username
+                    )
+                )
+                for _ in range(16)
+            ]
+            for t in threads:
+                t.start()
+            time.sleep(0.2)
+            other = stub.GetCredentials(pb.GetCredentialsRequest(image="other.example/a"), timeout=20)
+            other_at = time.monotonic() - start
+            for t in threads:
+                t.join()
+            assert users == ["helperuser"] * 16
+            assert other.credentials[0].username == "o" and other_at < 1.0  # not stuck behind the slow helper
+            batch = stub.BatchGetCredentials(
+                pb.BatchGetCredentialsRequest(images=["r.example/b", "other.example/c"]), timeout=20
+            )
+            assert [r.response.credentials[0].username for r in batch.results] == ["helperuser", "o"]
+            calls = world.calls.read_text().splitlines()
+            assert calls.count("store r.example") == 1 and calls.count("none other.example") == 1
+    finally:
+        sock.unlink(missing_ok=True)

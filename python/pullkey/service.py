@@ -82,6 +82,20 @@ class Resolver:
         state = self._state
         return state is not None and state.helpers is not None and state.helpers.active
 
+    def helpers_ready(self, images: Sequence[str]) -> bool:
+        """Whether answering ``images`` runs no helper (every answer cached, or none needed)."""
+        plan = self.state.helpers
+        if plan is None or not plan.active:
+            return True
+        for image in images:
+            try:
+                _, server_url = server_url_of(image)
+            except InvalidReference:
+                continue
+            if not self.helper_cache.fresh(plan, server_url):
+                return False
+        return True
+
     def consult_helpers(self, images: Sequence[str]) -> list[Consultation]:
         """The helper consultations for the registries of ``images`` (through the cache; one per server
         URL; invalid references are skipped: the answer reports them)."""

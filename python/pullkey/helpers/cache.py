@@ -9,9 +9,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from pullkey.helpers import Consultation, HelperPlan, consult
+
+# Requests that may wait on a helper run here, not on the event loop nor in asyncio's default executor
+# (a few threads: waiters on one slow helper would hold them all and stall every other request).
+POOL_THREADS = 64
 
 # The kubelet's image pull back-off: 10 s, doubled per failure, capped at 300 s
 # (kubernetes/kubernetes pkg/kubelet/kubelet.go backOffPeriod and MaxContainerBackOff (v1.34)).
@@ -50,6 +55,15 @@ class HelperCache:
 
     def now(self) -> float:
         return self._clock()
+
+    def fresh(self, plan: HelperPlan, server_url: str) -> bool:
+        """Whether :meth:`get` would answer ``server_url`` from the cache (or no helper answers it)."""
+        chosen = plan.helper_for(server_url)
+        if chosen is None:
+            return True
+        with self._lock:
+            entry = self._entries.get((chosen[0], server_url))
+            return entry is not None and self._clock() < entry.until
 
     def get(self, plan: HelperPlan, server_url: str, registry: str) -> Consultation | None:
         """The consultation for ``server_url``: a cached one while it may be reused (its ``cached`` set,
@@ -102,3 +116,16 @@ def _cached(c: Consultation, until: float) -> Consultation:
     copy.cached = True
     copy.reuse_until = until
     return copy
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def pool() -> ThreadPoolExecutor:
+    """The threads on which the gRPC service answers requests that may wait on a helper."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=POOL_THREADS, thread_name_prefix="pullkey-helpers")
+        return _pool

@@ -11,6 +11,7 @@ from google.protobuf.message import Message
 
 from pullkey._core import _batch_images as batch_images
 from pullkey._core import parse_reference
+from pullkey.helpers.cache import pool as helper_pool
 from pullkey.server.convert import explain_to_pb, reference_to_pb
 from pullkey.server.daemon import Daemon
 from pullkey.v1 import SERVICE_NAME, credential_pb2, credential_pb2_grpc
@@ -31,19 +32,27 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
         self._daemon = daemon
 
     async def GetCredentials(self, request: pb.GetCredentialsRequest, context: Context) -> bytes:  # type: ignore[override]
-        if self._daemon.resolver.helpers_active:  # a helper may run: not on the event loop (docs/helpers.md)
-            return await asyncio.to_thread(self._daemon.answer, request.image)
+        resolver = self._daemon.resolver
+        if resolver.helpers_active and not resolver.helpers_ready(
+            [request.image]
+        ):  # a helper may run (docs/helpers.md)
+            return await asyncio.get_running_loop().run_in_executor(helper_pool(), self._daemon.answer, request.image)
         return self._daemon.answer(request.image)
 
     async def BatchGetCredentials(self, request: bytes, context: Context) -> bytes:  # type: ignore[override]
-        if self._daemon.resolver.helpers_active:  # warm the helper cache off the event loop
-            await asyncio.to_thread(self._daemon.resolver.consult_helpers, batch_images(request))
+        resolver = self._daemon.resolver
+        if resolver.helpers_active:  # warm the helper cache off the event loop
+            images = batch_images(request)
+            if not resolver.helpers_ready(images):
+                await asyncio.get_running_loop().run_in_executor(helper_pool(), resolver.consult_helpers, images)
         return await self._daemon.batch(request, context)
 
     async def Explain(self, request: pb.ExplainRequest, context: Context) -> pb.ExplainResponse:
         self._daemon.ensure_loaded()
-        if self._daemon.resolver.helpers_active:
-            return explain_to_pb(request.image, await asyncio.to_thread(self._daemon.resolver.explain, request.image))
+        resolver = self._daemon.resolver
+        if resolver.helpers_active and not resolver.helpers_ready([request.image]):
+            explained = await asyncio.get_running_loop().run_in_executor(helper_pool(), resolver.explain, request.image)
+            return explain_to_pb(request.image, explained)
         return explain_to_pb(request.image, self._daemon.resolver.explain(request.image))
 
     async def ParseReference(self, request: pb.ParseReferenceRequest, context: Context) -> pb.ParseReferenceResponse:
