@@ -64,6 +64,13 @@ class Resolver:
             return False
         return True
 
+    def restore(self, state: State) -> None:
+        """Serves ``state`` again (a state this resolver served before): the daemon's last-good rule puts
+        back the previous state when a source it used no longer parses. One assignment, as in :meth:`load`:
+        readers see the old or the new state, never a mix."""
+        with self._lock:
+            self._state = state
+
     @property
     def loaded(self) -> bool:
         return self._state is not None
@@ -164,6 +171,20 @@ class Resolver:
         if self.helpers_active:
             keyring, duration, _ = self._with_helpers(state, _core._batch_images(request)[start:stop])
         return _core._encode_batch_request(keyring, request, start, stop, self._policy(state), duration)
+
+    def batch_slices(self, request: bytes, per_slice: int) -> list[tuple[int, int, int]]:
+        """``(start, end, images)`` byte ranges of a serialized ``BatchGetCredentialsRequest`` with at most
+        ``per_slice`` images each (one scan of the request); :meth:`batch_pb_span` encodes one.
+        Raises ``InvalidRequest`` when the request is malformed."""
+        return _core._batch_slices(request, per_slice)
+
+    def batch_pb_span(self, request: bytes, start: int, end: int) -> bytes:
+        """Like :meth:`batch_pb`, for the images of ``request[start:end]`` (a range :meth:`batch_slices` gave)."""
+        state = self.state
+        keyring, duration = state.keyring, state.settings.cache_duration
+        if self.helpers_active:
+            keyring, duration, _ = self._with_helpers(state, _core._batch_images(request[start:end]))
+        return _core._encode_batch_span(keyring, request, start, end, self._policy(state), duration)
 
     def explain(self, image: str) -> Explanation:
         """The ``explain --json`` object: no password, ``auth`` or token ever appears in it.

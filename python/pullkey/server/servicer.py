@@ -48,12 +48,7 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
         return await self._daemon.batch(request, context)
 
     async def Explain(self, request: pb.ExplainRequest, context: Context) -> pb.ExplainResponse:
-        self._daemon.ensure_loaded()
-        resolver = self._daemon.resolver
-        if resolver.helpers_active and not resolver.helpers_ready([request.image]):
-            explained = await asyncio.get_running_loop().run_in_executor(helper_pool(), resolver.explain, request.image)
-            return explain_to_pb(request.image, explained)
-        return explain_to_pb(request.image, self._daemon.resolver.explain(request.image))
+        return explain_to_pb(request.image, await self._daemon.explain(request.image))
 
     async def ParseReference(self, request: pb.ParseReferenceRequest, context: Context) -> pb.ParseReferenceResponse:
         return reference_to_pb(parse_reference(request.reference, normalize=request.normalize))
@@ -78,7 +73,12 @@ def add_servicer(servicer: CredentialServicer, server: grpc.aio.Server) -> None:
     """Like the generated ``add_CredentialServiceServicer_to_server``, with :func:`_serialize` for responses."""
     methods = credential_pb2.DESCRIPTOR.services_by_name["CredentialService"].methods
     handlers = {
-        m.name: grpc.unary_unary_rpc_method_handler(
+        # NOTE: batch answers go out as the one message of a unary-stream handler (interceptor.ANSWER_STREAMED)
+        m.name: (
+            grpc.unary_stream_rpc_method_handler
+            if m.name == "BatchGetCredentials"
+            else grpc.unary_unary_rpc_method_handler
+        )(
             getattr(servicer, m.name),
             # NOTE: batch requests reach the servicer as bytes: the core reads the images from them
             # directly, with no Python string per image.

@@ -381,14 +381,19 @@ class ExplainResponse(_message.Message):
     REPOSITORY_FIELD_NUMBER: _builtins.int
     CREDENTIALS_FIELD_NUMBER: _builtins.int
     REJECTED_FIELD_NUMBER: _builtins.int
+    REJECTED_TOTAL_FIELD_NUMBER: _builtins.int
     image: _builtins.str
     repository: _builtins.str
+    rejected_total: _builtins.int
+    """How many keys do not apply in all ("and N more" = rejected_total - len(rejected))."""
     @_builtins.property
     def credentials(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExplainedCredential]:
         """Applying credentials in kubelet order (redacted)."""
 
     @_builtins.property
-    def rejected(self) -> _containers.RepeatedCompositeFieldContainer[Global___RejectedKey]: ...
+    def rejected(self) -> _containers.RepeatedCompositeFieldContainer[Global___RejectedKey]:
+        """Keys that do not apply, at most the server's limit of them (100), in keyring order."""
+
     def __init__(
         self,
         *,
@@ -396,10 +401,11 @@ class ExplainResponse(_message.Message):
         repository: _builtins.str = ...,
         credentials: _abc.Iterable[Global___ExplainedCredential] | None = ...,
         rejected: _abc.Iterable[Global___RejectedKey] | None = ...,
+        rejected_total: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "image", b"image", "rejected", b"rejected", "repository", b"repository"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "image", b"image", "rejected", b"rejected", "rejected_total", b"rejected_total", "repository", b"repository"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
