@@ -45,7 +45,7 @@ class Resolver:
         self._state: State | None = None
         self._lock = threading.Lock()  # serialises loads; readers never take it
         self.last_error: str | None = None
-        self.helper_cache = HelperCache()  # docs/helpers.md "In the service": kept across reloads
+        self.helper_cache = HelperCache()  # docs/helpers.md "Caching": kept across reloads
 
     def load(self) -> None:
         """Loads the sources (the one loader, :func:`pullkey._sources.load`); raises (``ConfigError``...)

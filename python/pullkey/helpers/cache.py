@@ -1,7 +1,7 @@
 """Helper answers in a long-lived process (the gRPC service, a :class:`pullkey.Resolver`): cached for
 ``helpers.cacheDuration``, at most one helper call per (helper, server URL) at a time however many
 requests arrive, and a failing helper retried with exponential back-off capped at 300 s instead of on
-every request (docs/helpers.md "In the service").
+every request (docs/helpers.md "Caching").
 """
 
 from __future__ import annotations
