@@ -137,15 +137,20 @@ def run(quick: bool = False) -> list[Row]:
     ).encode()
 
     contenders: dict[str, list[str]] = {}
+    stdins: dict[str, bytes] = {}
     if script is not None:
         contenders["pullkey"] = [str(script)]
+        helper = script.parent / "docker-credential-pullkey"
+        if helper.is_file():  # the credential-helper entry (docs/helpers.md): `get`, a server URL on stdin
+            contenders["helper"] = [str(helper), "get"]
+            stdins["helper"] = image.split("/", 1)[0].encode() + b"\n"
     contenders["pass"] = [python, "-c", "pass"]
     contenders["json"] = [python, "-c", "import json"]
     contenders["IS"] = [python, "-I", "-S", "-c", "pass"]
 
     times: dict[str, list[float]] = {k: [] for k in contenders}
     rss: dict[str, list[float]] = {k: [] for k in contenders}
-    failure = ""
+    failure = helper_failure = ""
     old_cwd = os.getcwd()
     with tempfile.TemporaryDirectory(prefix="pullkey-bench-exec-") as tmp:
         root = Path(tmp, "root")
@@ -169,13 +174,16 @@ def run(quick: bool = False) -> list[Row]:
             for r in range(warmup + rounds):
                 order = names[r % len(names) :] + names[: r % len(names)]  # rotate who goes first
                 for name in order:
-                    child = spawn(contenders[name], env, request, stderr_path)
+                    stdin = stdins.get(name, request)
+                    child = spawn(contenders[name], env, stdin, stderr_path)
                     if name == "pullkey" and not failure:
                         failure = _check_response(child, stderr_path)
+                    if name == "helper" and not helper_failure:
+                        helper_failure = _check_helper(child, stderr_path)
                     if r >= warmup:
                         times[name].append(child.ns / 1e6)
                         if has_time:
-                            kib = rss_kib(contenders[name], env, request, rss_path, stderr_path)
+                            kib = rss_kib(contenders[name], env, stdin, rss_path, stderr_path)
                             if kib is not None:
                                 rss[name].append(kib / 1024)
         finally:
@@ -223,7 +231,34 @@ def run(quick: bool = False) -> list[Row]:
             None if pk_rss is None else bool(pk_rss <= 30),
         ),
     ]
+    if "helper" in med:
+        hp_t = None if helper_failure else med["helper"]
+        rows.append(
+            Row(
+                SUITE,
+                "`docker-credential-pullkey get`, whole process (server URL → credential)",
+                n_label,
+                "ms",
+                hp_t,
+                "`python -c pass` (same interpreter)",
+                med["pass"],
+                "median ≤ 1.3× `python -c pass`",
+                None if hp_t is None else bool(hp_t <= 1.3 * med["pass"]),
+                note=f"peak RSS {peak['helper']:.1f} MiB" if peak.get("helper") else helper_failure,
+            )
+        )
     return rows
+
+
+def _check_helper(child: Child, stderr_path: str) -> str:
+    """'' when the helper printed a credential, else a short reason (never the body)."""
+    if not os.WIFEXITED(child.status) or os.WEXITSTATUS(child.status) != 0:
+        return f"docker-credential-pullkey exit status {child.status}: {_first_line(stderr_path)}"
+    try:
+        answer = json.loads(child.stdout)
+    except ValueError:
+        return "docker-credential-pullkey printed no JSON"
+    return "" if answer.get("Username") else "docker-credential-pullkey answered no username"
 
 
 def _check_response(child: Child, stderr_path: str) -> str:

@@ -24,6 +24,8 @@
 //! - [`keyring`]: the kubelet's `BasicDockerKeyring` / `UnionDockerKeyring`, indexed, with
 //!   provenance, explanations and the cache-safe response map.
 //! - [`exec`]: the `credentialprovider.kubelet.k8s.io` exec wire format (request in, response out).
+//! - [`credhelper`]: the docker-credential-helpers protocol both ways (helper output in, pullkey's
+//!   answers as a helper out) and Docker's server URLs.
 //! - [`config`]: pullkey's own `ProviderConfig` and the kubelet's `CredentialProviderConfig`.
 //! - [`error`]: [`CoreError`], every module's error in one enum for the bindings.
 //! - [`operations`]: what the bindings call: build a keyring from sources, look an image up,
@@ -32,6 +34,7 @@
 
 pub mod config;
 pub mod credential;
+pub mod credhelper;
 pub mod dockercfg;
 pub mod error;
 pub mod exec;

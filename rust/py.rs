@@ -10,8 +10,9 @@ use pyo3::prelude::*;
 use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
-use crate::config::{self, Format, ProviderConfig, SourceKind};
+use crate::config::{self, Format, HelperEnv, HelpersConfig, ProviderConfig, SourceKind};
 use crate::credential;
+use crate::credhelper::{self, GetOutcome};
 use crate::dockercfg::{ConfigFormat, DockerConfigErrorKind};
 use crate::error::CoreError;
 use crate::go::duration;
@@ -639,6 +640,196 @@ impl PyProviderConfig {
     fn cache_duration(&self) -> u64 {
         self.inner.cache.duration_secs
     }
+    /// The `helpers` block (docs/helpers.md).
+    #[getter]
+    fn helpers(&self) -> PyHelpersConfig {
+        PyHelpersConfig {
+            inner: self.inner.helpers.clone(),
+        }
+    }
+}
+
+/// The `helpers` block of a `ProviderConfig` (docs/helpers.md); `HelpersConfig()` is the default (off).
+#[pyclass(frozen, module = "pullkey._core", name = "HelpersConfig")]
+pub struct PyHelpersConfig {
+    inner: HelpersConfig,
+}
+
+#[pymethods]
+impl PyHelpersConfig {
+    #[new]
+    fn new() -> Self {
+        Self {
+            inner: HelpersConfig::default(),
+        }
+    }
+    #[getter]
+    fn enabled(&self) -> bool {
+        self.inner.enabled
+    }
+    /// `allow`, or `None` (any helper name found in `dirs`).
+    #[getter]
+    fn allow(&self) -> Option<Vec<String>> {
+        self.inner.allow.clone()
+    }
+    #[getter]
+    fn dirs(&self) -> Vec<String> {
+        self.inner.dirs.clone()
+    }
+    /// `timeout` in milliseconds.
+    #[getter]
+    fn timeout_ms(&self) -> u64 {
+        self.inner.timeout_ms
+    }
+    #[getter]
+    fn max_output_bytes(&self) -> u64 {
+        self.inner.max_output_bytes
+    }
+    /// `env`: `(NAME, None)` to pass from pullkey's environment, `(NAME, value)` to set.
+    #[getter]
+    fn env(&self) -> Vec<(String, Option<String>)> {
+        self.inner
+            .env
+            .iter()
+            .map(|e| match e {
+                HelperEnv::Pass(n) => (n.clone(), None),
+                HelperEnv::Set(n, v) => (n.clone(), Some(v.clone())),
+            })
+            .collect()
+    }
+    /// `cacheDuration` in whole seconds.
+    #[getter]
+    fn cache_duration(&self) -> u64 {
+        self.inner.cache_duration_secs
+    }
+    /// The same block, enabled or not.
+    fn with_enabled(&self, enabled: bool) -> Self {
+        Self {
+            inner: HelpersConfig {
+                enabled,
+                ..self.inner.clone()
+            },
+        }
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "HelpersConfig(enabled={}, allow={:?}, dirs={:?}, timeout_ms={}, cache_duration={})",
+            if self.inner.enabled { "True" } else { "False" },
+            self.inner.allow,
+            self.inner.dirs,
+            self.inner.timeout_ms,
+            self.inner.cache_duration_secs
+        )
+    }
+}
+
+// Docker credential helpers (docs/helpers.md): the Python runner starts the programs; the core reads
+// their output, writes pullkey's own answers as a helper, and places helper answers in the keyring.
+
+/// `(source, credsStore, credHelpers)` of the docker config sources that name helpers.
+type HelperRefsTuple = (String, Option<String>, Vec<(String, String)>);
+
+#[pyfunction]
+#[pyo3(name = "_helper_refs")]
+fn helper_refs(py: Python<'_>, sources: Vec<PyRef<'_, PySourceFile>>) -> PyResult<Vec<HelperRefsTuple>> {
+    let sources = source_files(py, &sources)?;
+    Ok(operations::helper_refs(&sources)
+        .into_iter()
+        .map(|r| (r.source, r.creds_store, r.cred_helpers))
+        .collect())
+}
+
+/// `keyring` with the helpers' answers `(source, key, username, secret)` between pull secrets and node files.
+#[pyfunction]
+#[pyo3(name = "_with_helper_answers")]
+fn with_helper_answers(keyring: &PyKeyring, answers: Vec<(String, String, String, String)>) -> PyKeyring {
+    let answers = answers
+        .into_iter()
+        .map(|(source, key, username, password)| operations::HelperAnswer {
+            source,
+            key,
+            username,
+            password,
+        })
+        .collect();
+    PyKeyring {
+        inner: operations::with_helper_answers(&keyring.inner, answers),
+    }
+}
+
+/// A helper's `get` run: `("found", username, secret, identity_token)`, `("not found", "", "", False)`
+/// or `("error", message, "", False)`.
+#[pyfunction]
+#[pyo3(name = "_helper_interpret_get")]
+fn helper_interpret_get(exit_ok: bool, stdout: &[u8]) -> (&'static str, String, String, bool) {
+    match credhelper::interpret_get(exit_ok, stdout) {
+        GetOutcome::Found {
+            username,
+            secret,
+            identity_token,
+        } => ("found", username, secret, identity_token),
+        GetOutcome::NotFound => ("not found", String::new(), String::new(), false),
+        GetOutcome::Error(message) => ("error", message, String::new(), false),
+    }
+}
+
+#[pyfunction]
+#[pyo3(name = "_helper_summarize")]
+fn helper_summarize(output: &[u8]) -> String {
+    credhelper::summarize(output)
+}
+
+#[pyfunction]
+#[pyo3(name = "_helper_server_url")]
+fn helper_server_url(domain: &str) -> String {
+    credhelper::server_url_for_registry(domain)
+}
+
+#[pyfunction]
+#[pyo3(name = "_helper_registry")]
+fn helper_registry(server_url: &str) -> Option<String> {
+    credhelper::registry_of_server_url(server_url)
+}
+
+#[pyfunction]
+#[pyo3(name = "_is_helper_name")]
+fn is_helper_name(name: &str) -> bool {
+    config::is_helper_name(name)
+}
+
+/// pullkey as a helper, `get`: the output bytes for `registry` (`host[:port]` or `docker.io`), or
+/// `None` when no credential opens it.
+#[pyfunction]
+#[pyo3(name = "_helper_answer")]
+fn helper_answer<'py>(py: Python<'py>, keyring: &PyKeyring, registry: &str) -> Option<Bound<'py, PyBytes>> {
+    credhelper::first_for_registry(&keyring.inner, registry).map(|c| {
+        let url = credhelper::server_url_for_registry(registry);
+        PyBytes::new(py, &credhelper::render_get(&url, c.username(), c.password()))
+    })
+}
+
+/// pullkey as a helper, `list`: the output bytes.
+#[pyfunction]
+#[pyo3(name = "_helper_list")]
+fn helper_list<'py>(py: Python<'py>, keyring: &PyKeyring) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, &credhelper::render_list(&keyring.inner))
+}
+
+/// The `image` of a kubelet `CredentialProviderRequest`.
+#[pyfunction]
+#[pyo3(name = "_exec_request_image")]
+fn exec_request_image(request: &[u8]) -> PyResult<String> {
+    Ok(crate::exec::decode_request(request).map_err(CoreError::from)?.image)
+}
+
+/// The `images` of a serialized `BatchGetCredentialsRequest`.
+#[pyfunction]
+#[pyo3(name = "_batch_images")]
+fn batch_images(request: &[u8]) -> PyResult<Vec<String>> {
+    Ok(grpc::decode_batch_images(request)?
+        .into_iter()
+        .map(str::to_owned)
+        .collect())
 }
 
 /// Parses pullkey's `ProviderConfig` (YAML or JSON, strict).
@@ -692,6 +883,18 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySourceFile>()?;
     m.add_class::<PyConfigSource>()?;
     m.add_class::<PyProviderConfig>()?;
+    m.add_class::<PyHelpersConfig>()?;
+    m.add_function(wrap_pyfunction!(helper_refs, m)?)?;
+    m.add_function(wrap_pyfunction!(with_helper_answers, m)?)?;
+    m.add_function(wrap_pyfunction!(helper_interpret_get, m)?)?;
+    m.add_function(wrap_pyfunction!(helper_summarize, m)?)?;
+    m.add_function(wrap_pyfunction!(helper_server_url, m)?)?;
+    m.add_function(wrap_pyfunction!(helper_registry, m)?)?;
+    m.add_function(wrap_pyfunction!(is_helper_name, m)?)?;
+    m.add_function(wrap_pyfunction!(helper_answer, m)?)?;
+    m.add_function(wrap_pyfunction!(helper_list, m)?)?;
+    m.add_function(wrap_pyfunction!(exec_request_image, m)?)?;
+    m.add_function(wrap_pyfunction!(batch_images, m)?)?;
     m.add_function(wrap_pyfunction!(parse_reference, m)?)?;
     m.add_function(wrap_pyfunction!(parse_references, m)?)?;
     m.add_function(wrap_pyfunction!(match_image, m)?)?;

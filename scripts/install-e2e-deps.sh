@@ -1,17 +1,19 @@
 #!/bin/sh
-# Install what tests/e2e needs: Debian's distribution registry server, skopeo, and htpasswd (bcrypt).
+# Install what tests/e2e needs: Debian's distribution registry server, skopeo, htpasswd (bcrypt), and
+# the docker-credential-helpers test parts: docker-credential-pass with pass and gpg (tests/e2e/test_helpers.py).
 # Idempotent: does nothing when every tool is already on PATH. Needs root (or sudo) to install.
 # The tests FAIL (never skip) without these tools and point here.
 set -eu
 
-PACKAGES="docker-registry skopeo apache2-utils"
+PACKAGES="docker-registry skopeo apache2-utils golang-docker-credential-helpers pass gnupg"
+TOOLS="docker-registry skopeo htpasswd docker-credential-pass pass gpg"
 
 missing=""
-for tool in docker-registry skopeo htpasswd; do
+for tool in $TOOLS; do
     command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 if [ -z "$missing" ]; then
-    echo "install-e2e-deps: docker-registry, skopeo and htpasswd are already installed"
+    echo "install-e2e-deps: $TOOLS are already installed"
     exit 0
 fi
 echo "install-e2e-deps: missing:$missing; installing $PACKAGES"
@@ -33,7 +35,7 @@ if ! $SUDO apt-get install -y --no-install-recommends $PACKAGES; then
     $SUDO apt-get install -y --no-install-recommends $PACKAGES
 fi
 
-for tool in docker-registry skopeo htpasswd; do
+for tool in $TOOLS; do
     if ! command -v "$tool" >/dev/null 2>&1; then
         echo "install-e2e-deps: $tool still missing after installing $PACKAGES" >&2
         exit 1

@@ -179,6 +179,35 @@ class ProviderConfig:
     @property
     def cache_duration(self) -> int:
         """``cache.duration`` in whole seconds."""
+    @property
+    def helpers(self) -> HelpersConfig:
+        """The ``helpers`` block (docs/helpers.md)."""
+
+@final
+class HelpersConfig:
+    """The ``helpers`` block of a ``ProviderConfig``; ``HelpersConfig()`` is the default (off)."""
+
+    def __new__(cls) -> HelpersConfig: ...
+    @property
+    def enabled(self) -> bool: ...
+    @property
+    def allow(self) -> list[str] | None:
+        """``allow``, or ``None`` (any helper name found in ``dirs``)."""
+    @property
+    def dirs(self) -> list[str]: ...
+    @property
+    def timeout_ms(self) -> int:
+        """``timeout`` in milliseconds."""
+    @property
+    def max_output_bytes(self) -> int: ...
+    @property
+    def env(self) -> list[tuple[str, str | None]]:
+        """``(NAME, None)``: passed from pullkey's environment; ``(NAME, value)``: set."""
+    @property
+    def cache_duration(self) -> int:
+        """``cacheDuration`` in whole seconds."""
+    def with_enabled(self, enabled: bool) -> HelpersConfig:
+        """The same block, enabled or not."""
 
 def load_provider_config(data: bytes, name: str) -> ProviderConfig:
     """Parses pullkey's ``ProviderConfig`` (YAML or JSON, strict). Raises :class:`pullkey.ConfigError`."""
@@ -226,3 +255,40 @@ def _batch_slices(request: bytes, per_slice: int) -> list[tuple[int, int, int]]:
     """``(start, end, images)`` byte ranges of a serialized ``pullkey.v1.BatchGetCredentialsRequest``, at most
     ``per_slice`` images each, in order, from one scan of the request. Raises :class:`pullkey.InvalidRequest`
     when the request is malformed."""
+
+# ---- Internal: docker credential helpers (docs/helpers.md) ----
+
+def _helper_refs(sources: list[SourceFile]) -> list[tuple[str, str | None, list[tuple[str, str]]]]:
+    """``(source, credsStore, credHelpers)`` of the docker config sources that name helpers."""
+
+def _with_helper_answers(keyring: Keyring, answers: list[tuple[str, str, str, str]]) -> Keyring:
+    """``keyring`` with the helpers' answers ``(source, key, username, secret)`` between pull secrets
+    and node files."""
+
+def _helper_interpret_get(exit_ok: bool, stdout: bytes) -> tuple[str, str, str, bool]:
+    """``("found", username, secret, identity_token)``, ``("not found", "", "", False)`` or
+    ``("error", message, "", False)``."""
+
+def _helper_summarize(output: bytes) -> str:
+    """One line about a helper's diagnostics that repeats nothing that could be a secret."""
+
+def _helper_server_url(domain: str) -> str:
+    """The server URL Docker asks a helper for a registry host (``https://index.docker.io/v1/`` for Hub)."""
+
+def _helper_registry(server_url: str) -> str | None:
+    """The registry host a client means by a server URL (Docker Hub spellings become ``docker.io``)."""
+
+def _is_helper_name(name: str) -> bool:
+    """Whether ``name`` can be the suffix of ``docker-credential-NAME``."""
+
+def _helper_answer(keyring: Keyring, registry: str) -> bytes | None:
+    """``docker-credential-pullkey get`` output for ``registry``, or ``None`` when nothing opens it."""
+
+def _helper_list(keyring: Keyring) -> bytes:
+    """``docker-credential-pullkey list`` output."""
+
+def _exec_request_image(request: bytes) -> str:
+    """The ``image`` of a kubelet ``CredentialProviderRequest``. Raises :class:`pullkey.InvalidRequest`."""
+
+def _batch_images(request: bytes) -> list[str]:
+    """The images of a serialized ``BatchGetCredentialsRequest``. Raises :class:`pullkey.InvalidRequest`."""

@@ -24,7 +24,7 @@ MAX_REQUEST_BYTES = 1 << 20
 USAGE = """\
 usage: pullkey [--config FILE] [--root-dir DIR] [--search-policy merge|first] [--strict]
                [--cache-policy auto|Image|Registry|Global] [--cache-duration D] [--v=N]
-               [get-credentials] < request.json
+               [--helpers] [get-credentials] < request.json
        pullkey {explain,parse,check,kubelet-config,serve,version} ...   (pullkey --help for more)
 
 With no subcommand pullkey is a kubelet image credential provider: it reads one
@@ -52,7 +52,12 @@ def run(options: Options) -> int:
         if settings.verbosity >= 1:
             for warning in state.warnings:
                 _sources.write_err(f"pullkey: warning: {warning}")
-        response = _core._exec_respond(state.keyring, request, settings.cache_policy, settings.cache_duration)
+        keyring, policy, duration = state.keyring, settings.cache_policy, settings.cache_duration
+        if state.helpers is not None and state.helpers.active:  # off by default (docs/helpers.md)
+            from pullkey.helpers import answer_exec
+
+            keyring, policy, duration = answer_exec(state, _core._exec_request_image(request))
+        response = _core._exec_respond(keyring, request, policy, duration)
         write_stdout(response)
     except PullkeyError as e:
         _sources.write_err(f"pullkey: {e}")

@@ -23,6 +23,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pullkey._core import Keyring, SourceFile
     from pullkey._types import SearchPolicy, SourceFormat
+    from pullkey.helpers import HelperPlan
 
 MANIFEST_SUFFIXES = (".json", ".yaml", ".yml")
 SECRET_KEYS = (".dockerconfigjson", ".dockercfg")
@@ -30,9 +31,10 @@ SECRET_KEYS = (".dockerconfigjson", ".dockercfg")
 
 class State:
     """One loaded state: the keyring, the settings it was built with, the load's warnings, the sources
-    used and every path whose change should trigger a reload. Never changed after :func:`load`."""
+    used and every path whose change should trigger a reload; ``helpers``: the docker credential
+    helpers to consult (docs/helpers.md), ``None`` when they are off. Never changed after :func:`load`."""
 
-    __slots__ = ("keyring", "settings", "used", "warnings", "watched")
+    __slots__ = ("helpers", "keyring", "settings", "used", "warnings", "watched")
 
     def __init__(
         self, keyring: Keyring, settings: Settings, warnings: list[str], used: list[str], watched: list[str]
@@ -42,6 +44,7 @@ class State:
         self.warnings = warnings
         self.used = used
         self.watched = watched
+        self.helpers: HelperPlan | None = None
 
 
 def load(options: Options) -> State:
@@ -49,7 +52,12 @@ def load(options: Options) -> State:
     and the keyring built. Raises ``ConfigError`` (a bad config, or in strict mode a bad source)."""
     settings = settings_from(options)
     keyring, warnings, used, watched = build(settings)
-    return State(keyring, settings, warnings, used, watched)
+    state = State(keyring, settings, warnings, used, watched)
+    if settings.helpers.enabled:  # off by default: the kubelet never runs helpers (docs/helpers.md)
+        from pullkey.helpers import plan
+
+        state.helpers = plan(settings, used, options.environ)
+    return state
 
 
 def search_path_candidates(root_dir: str, cwd: str, home: str) -> list[tuple[str, SourceFormat]]:

@@ -10,7 +10,7 @@ Imports ``typing``: never import this module on the exec path except under ``TYP
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 CachePolicy = Literal["auto", "Image", "Registry", "Global"]
 """pullkey's ``cache.policy``: which ``cacheKeyType`` to answer with (``auto`` = the widest exact one)."""
@@ -63,9 +63,25 @@ class KeyringExplanation(TypedDict):
     """How many keys do not match in all (``rejected_total - len(rejected)`` were left out)."""
 
 
+class HelperConsulted(TypedDict):
+    """A docker credential helper consulted for the image's registry (docs/helpers.md): never the secret."""
+
+    helper: str
+    program: str
+    server_url: str
+    source: str
+    outcome: Literal["found", "not found", "error", "timeout"]
+    identity_token: bool
+    username: str | None
+    duration_ms: float
+    cached: bool
+    message: str
+
+
 class Explanation(KeyringExplanation):
     """The ``explain --json`` object (:meth:`pullkey.Resolver.explain`): the keyring's explanation
-    plus the sources that were read and the warnings of the load."""
+    plus the sources that were read and the warnings of the load; ``helpers`` only when helpers are on."""
 
     sources: list[str]
     warnings: list[str]
+    helpers: NotRequired[list[HelperConsulted]]

@@ -18,6 +18,7 @@ import orjson
 from pullkey import _core, _sources
 from pullkey._argparse import Parser, long_flags
 from pullkey._sources import NotRead, one_line, quote, read_regular, write_err
+from pullkey._types import Explanation
 from pullkey.errors import ConfigError, InvalidReference, PullkeyError
 from pullkey.options import ROOT_DIR_ENV, Options, add_source_flags, options_from, settings_from
 from pullkey.service import Resolver
@@ -125,6 +126,7 @@ def cmd_explain(args: argparse.Namespace, options: Options) -> int:
             _out(f"  {i}. {c['key']}{raw}  username={c['username']!r}  from {c['source']}{via}")
     else:
         _out("credentials: none match: the kubelet pulls anonymously")
+    _explain_helpers(result)
     if result["rejected"]:
         _out("keys that do not match:")
         for r in result["rejected"]:
@@ -135,6 +137,28 @@ def cmd_explain(args: argparse.Namespace, options: Options) -> int:
     for w in warnings:
         _out(one_line(f"warning: {w}"))
     return 0
+
+
+def _explain_helpers(result: Explanation) -> None:
+    """The helpers consulted (docs/helpers.md "explain"): name, outcome, duration; never the secret."""
+    if "helpers" not in result:
+        return
+    consulted = result["helpers"]
+    if not consulted:
+        _out("helpers:     none consulted (no docker config names a helper for this registry)")
+        return
+    _out("helpers consulted (their answers come after pull secrets, before node docker configs):")
+    for h in consulted:
+        outcome: str = h["outcome"]
+        if outcome == "found":
+            outcome += f", username={h['username']!r}"
+            if h["identity_token"]:
+                outcome += " is an identity token: the kubelet cannot use it (the exec response carries only "
+                outcome += "a username and a password), not used"
+        elif h["message"]:
+            outcome += f": {h['message']}"
+        cached = ", cached" if h["cached"] else ""
+        _out(f"  - {h['program']} for {h['server_url']} ({h['source']}): {outcome}  [{h['duration_ms']:g} ms{cached}]")
 
 
 def _kubelet_config_files(path: str) -> list[tuple[str, bytes]]:

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import TypeVar
 
-    from pullkey._core import ConfigSource
+    from pullkey._core import ConfigSource, HelpersConfig
     from pullkey._types import CachePolicy, SearchPolicy
 
     T = TypeVar("T", bound=str)
@@ -62,6 +62,13 @@ FLAGS: tuple[tuple[str, tuple[str, ...], str, str | None, str], ...] = (
     ("cache_policy", ("--cache-policy",), "str", None, "cacheKeyType policy (default auto)"),
     ("cache_duration", ("--cache-duration",), "str", None, "cacheDuration of answers, a Go duration (default 5m)"),
     ("verbosity", ("--v", "-v"), "int", None, "log verbosity, klog style (1: warnings on stderr)"),
+    (
+        "helpers",
+        ("--helpers",),
+        "switch",
+        None,
+        "run the docker credential helpers node docker configs name (config helpers.enabled; docs/helpers.md)",
+    ),
 )
 CHOICES: dict[str, tuple[str, ...]] = {
     "search_policy": _core.SEARCH_POLICIES,
@@ -81,6 +88,7 @@ class Options:
         "config",
         "cwd",
         "environ",
+        "helpers",
         "home",
         "root_dir",
         "search_policy",
@@ -94,6 +102,7 @@ class Options:
     cache_policy: str | None  # a CachePolicy name: checked by settings_from
     cache_duration: int | None
     verbosity: int | None
+    helpers: bool | None
     cwd: str | None
     home: str | None
     environ: Mapping[str, str] | None
@@ -108,6 +117,7 @@ class Options:
         cache_policy: str | None = None,
         cache_duration: int | None = None,
         verbosity: int | None = None,
+        helpers: bool | None = None,
         cwd: str | None = None,
         home: str | None = None,
         environ: Mapping[str, str] | None = None,
@@ -210,6 +220,7 @@ def options_from(values: Mapping[str, object], **process: object) -> Options:
         cache_policy=_str_or_none(values.get("cache_policy")),
         cache_duration=seconds,
         verbosity=None if verbosity is None else int(str(verbosity)),
+        helpers=True if values.get("helpers") else None,
         **process,  # type: ignore[arg-type]
     )
 
@@ -226,6 +237,7 @@ class Settings:
         "cache_policy",
         "config_path",
         "cwd",
+        "helpers",
         "home",
         "root_dir",
         "search_policy",
@@ -241,6 +253,7 @@ class Settings:
     cache_duration: int
     sources: list[ConfigSource]
     verbosity: int
+    helpers: HelpersConfig  # docs/helpers.md
     cwd: str
     home: str
 
@@ -281,6 +294,7 @@ def settings_from(options: Options) -> Settings:
         for source in config.sources
     ]
     s.verbosity = options.verbosity or 0
+    s.helpers = config.helpers.with_enabled(True) if options.helpers else config.helpers
     # os.getcwd() raises when the working directory was removed; the kubelet then resolves "" to it anyway.
     try:
         s.cwd = options.cwd if options.cwd is not None else os.getcwd()

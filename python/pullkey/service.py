@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from pullkey import _core, _sources
 from pullkey._core import Credential, Keyring
 from pullkey._sources import State
-from pullkey._types import CacheKeyType, Explanation
-from pullkey.errors import NotLoaded
+from pullkey._types import CacheKeyType, CachePolicy, Explanation
+from pullkey.errors import InvalidReference, NotLoaded
+from pullkey.helpers import Consultation, cache_policy, server_url_of, with_answers
+from pullkey.helpers.cache import HelperCache
 from pullkey.options import Options
 
 __all__ = ["Answer", "Explanation", "Options", "Resolver", "State", "load_keyring"]
@@ -43,6 +45,7 @@ class Resolver:
         self._state: State | None = None
         self._lock = threading.Lock()  # serialises loads; readers never take it
         self.last_error: str | None = None
+        self.helper_cache = HelperCache()  # docs/helpers.md "Caching": kept across reloads
 
     def load(self) -> None:
         """Loads the sources (the one loader, :func:`pullkey._sources.load`); raises (``ConfigError``...)
@@ -79,12 +82,70 @@ class Resolver:
             raise NotLoaded("credential sources are not loaded" + (f": {self.last_error}" if self.last_error else ""))
         return state
 
+    @property
+    def helpers_active(self) -> bool:
+        """Whether answers depend on docker credential helpers (so they must not be memoised past the
+        helpers' own cache; docs/helpers.md)."""
+        state = self._state
+        return state is not None and state.helpers is not None and state.helpers.active
+
+    def helpers_ready(self, images: Sequence[str]) -> bool:
+        """Whether answering ``images`` runs no helper (every answer cached, or none needed)."""
+        plan = self.state.helpers
+        if plan is None or not plan.active:
+            return True
+        for image in images:
+            try:
+                _, server_url = server_url_of(image)
+            except InvalidReference:
+                continue
+            if not self.helper_cache.fresh(plan, server_url):
+                return False
+        return True
+
+    def consult_helpers(self, images: Sequence[str]) -> list[Consultation]:
+        """The helper consultations for the registries of ``images`` (through the cache; one per server
+        URL; invalid references are skipped: the answer reports them)."""
+        plan = self.state.helpers
+        if plan is None or not plan.active:
+            return []
+        out: list[Consultation] = []
+        seen: set[str] = set()
+        for image in images:
+            try:
+                registry, server_url = server_url_of(image)
+            except InvalidReference:
+                continue
+            if server_url not in seen:
+                seen.add(server_url)
+                c = self.helper_cache.get(plan, server_url, registry)
+                if c is not None:
+                    out.append(c)
+        return out
+
+    def _policy(self, state: State) -> CachePolicy:
+        """The cache policy of answers (never ``Global`` when helpers answer: docs/helpers.md "Caching")."""
+        policy = state.settings.cache_policy
+        return cache_policy(policy) if state.helpers is not None and state.helpers.active else policy
+
+    def _with_helpers(self, state: State, images: Sequence[str]) -> tuple[Keyring, int, list[Consultation]]:
+        """The keyring with the helper answers for ``images``, and the cache duration they allow."""
+        duration = state.settings.cache_duration
+        if state.helpers is None or not state.helpers.active:
+            return state.keyring, duration, []
+        consultations = self.consult_helpers(images)
+        now = self.helper_cache.now()
+        for c in consultations:
+            duration = min(duration, max(0, int(c.reuse_until - now)))
+        return with_answers(state.keyring, consultations), duration, consultations
+
     def get_credentials(self, image: str) -> Answer:
         """Credentials for ``image`` (any reference form) in kubelet order, with the cache hints the
         kubelet response would carry. Raises ``InvalidReference``."""
         state = self.state
-        repository, credentials, cache_key_type = state.keyring.resolve(image, state.settings.cache_policy)
-        return Answer(image, repository, credentials, cache_key_type, state.settings.cache_duration)
+        keyring, duration, _ = self._with_helpers(state, [image])
+        repository, credentials, cache_key_type = keyring.resolve(image, self._policy(state))
+        return Answer(image, repository, credentials, cache_key_type, duration)
 
     # The transports' encoders (the gRPC server sends these bytes as they are; see rust/grpc/mod.rs).
 
@@ -92,21 +153,24 @@ class Resolver:
         """The serialized ``pullkey.v1.GetCredentialsResponse`` for ``image`` (encoded in Rust).
         Raises ``InvalidReference``."""
         state = self.state
-        return _core._encode_answer(state.keyring, image, state.settings.cache_policy, state.settings.cache_duration)
+        keyring, duration, _ = self._with_helpers(state, [image])
+        return _core._encode_answer(keyring, image, self._policy(state), duration)
 
     def batch_pb(self, images: Sequence[str]) -> bytes:
         """The serialized ``pullkey.v1.BatchGetCredentialsResponse`` for ``images``, one result per
         image in order; an invalid image is a per-item ``INVALID_ARGUMENT`` error."""
         state = self.state
-        return _core._encode_batch(state.keyring, images, state.settings.cache_policy, state.settings.cache_duration)
+        keyring, duration, _ = self._with_helpers(state, images)
+        return _core._encode_batch(keyring, images, self._policy(state), duration)
 
     def batch_pb_request(self, request: bytes, start: int, stop: int) -> bytes:
         """Like :meth:`batch_pb`, for ``images[start:stop]`` of a serialized ``BatchGetCredentialsRequest``.
         Raises ``InvalidRequest`` when the request is malformed."""
         state = self.state
-        return _core._encode_batch_request(
-            state.keyring, request, start, stop, state.settings.cache_policy, state.settings.cache_duration
-        )
+        keyring, duration = state.keyring, state.settings.cache_duration
+        if self.helpers_active:
+            keyring, duration, _ = self._with_helpers(state, _core._batch_images(request)[start:stop])
+        return _core._encode_batch_request(keyring, request, start, stop, self._policy(state), duration)
 
     def batch_slices(self, request: bytes, per_slice: int) -> list[tuple[int, int, int]]:
         """``(start, end, images)`` byte ranges of a serialized ``BatchGetCredentialsRequest`` with at most
@@ -117,16 +181,21 @@ class Resolver:
     def batch_pb_span(self, request: bytes, start: int, end: int) -> bytes:
         """Like :meth:`batch_pb`, for the images of ``request[start:end]`` (a range :meth:`batch_slices` gave)."""
         state = self.state
-        return _core._encode_batch_span(
-            state.keyring, request, start, end, state.settings.cache_policy, state.settings.cache_duration
-        )
+        keyring, duration = state.keyring, state.settings.cache_duration
+        if self.helpers_active:
+            keyring, duration, _ = self._with_helpers(state, _core._batch_images(request[start:end]))
+        return _core._encode_batch_span(keyring, request, start, end, self._policy(state), duration)
 
     def explain(self, image: str) -> Explanation:
         """The ``explain --json`` object: no password, ``auth`` or token ever appears in it.
         Raises ``InvalidReference``."""
         state = self.state
-        found = state.keyring.explain(image)
-        return {**found, "sources": list(state.used), "warnings": list(state.warnings)}
+        keyring, _, consultations = self._with_helpers(state, [image])
+        found = keyring.explain(image)
+        result: Explanation = {**found, "sources": list(state.used), "warnings": list(state.warnings)}  # type: ignore[typeddict-item]
+        if state.helpers is not None:  # docs/helpers.md "explain": per helper consulted, never the secret
+            result["helpers"] = [c.explained() for c in consultations]
+        return result
 
     def watched_paths(self) -> list[str]:
         """Every path whose change should trigger a reload (existing or not)."""

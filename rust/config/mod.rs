@@ -10,9 +10,14 @@
 //! booleans as in the kubelet's YAML 1.1 reader); merge keys (`<<`) are applied as the kubelet does.
 
 mod document;
+mod helpers;
 mod kubelet;
 mod provider;
 
+pub use helpers::{
+    is_helper_name, HelperEnv, HelpersConfig, DEFAULT_HELPER_CACHE_SECS, DEFAULT_HELPER_DIRS,
+    DEFAULT_HELPER_TIMEOUT_MS, PATH_DIRS,
+};
 pub use kubelet::{
     render_kubelet_config, validate_kubelet_config, KubeletConfig, KubeletProvider, TokenAttributes,
     KUBELET_CONFIG_GROUP,

@@ -1,6 +1,7 @@
 //! pullkey's own `ProviderConfig` (docs/provider-config.md).
 
 use super::document::{decode_typed, document_kind, load_document};
+use super::helpers::{convert_helpers, HelpersConfig, RawHelpers};
 use super::ConfigError;
 use crate::go::duration::{parse_go_duration_nanos, DurationError};
 use crate::go::strconv::go_quote;
@@ -115,6 +116,8 @@ pub struct ProviderConfig {
     pub sources: Vec<Source>,
     /// `cache`; default `{policy: auto, duration: 5m}`.
     pub cache: CacheConfig,
+    /// `helpers`; default off (docs/helpers.md).
+    pub helpers: HelpersConfig,
 }
 
 impl Default for ProviderConfig {
@@ -133,6 +136,7 @@ impl Default for ProviderConfig {
                 policy: CachePolicy::Auto,
                 duration_secs: DEFAULT_CACHE_DURATION_SECS,
             },
+            helpers: HelpersConfig::default(),
         }
     }
 }
@@ -149,6 +153,7 @@ struct RawProviderConfig {
     strict: Option<bool>,
     sources: Option<Vec<RawSource>>,
     cache: Option<RawCache>,
+    helpers: Option<RawHelpers>,
 }
 
 #[derive(Deserialize)]
@@ -255,6 +260,9 @@ pub fn parse_provider_config(data: &[u8], name: &str) -> Result<ProviderConfig, 
         if let Some(duration) = cache.duration {
             config.cache.duration_secs = cache_duration_secs(&duration).map_err(|m| error("cache.duration", m))?;
         }
+    }
+    if let Some(helpers) = raw.helpers {
+        config.helpers = convert_helpers(helpers).map_err(|(p, m)| error(&p, m))?;
     }
     Ok(config)
 }

@@ -7,9 +7,11 @@
 //! bytes in; this module never touches the file system.
 
 mod build;
+mod helpers;
 mod lookup;
 
 pub use build::{build_keyring, Built, SearchPolicy, SourceData, SourceFile};
+pub use helpers::{helper_refs, with_helper_answers, HelperAnswer, HelperRefs};
 pub use lookup::{exec_respond, lookup_image, repository_of};
 
 use crate::reference::{self, ReferenceView};

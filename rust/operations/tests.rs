@@ -164,3 +164,100 @@ proptest! {
         }
     }
 }
+
+mod helpers {
+    use super::super::*;
+    use crate::keyring::Keyring;
+
+    fn docker_config(name: &str, json: &str) -> SourceFile {
+        SourceFile {
+            name: name.to_owned(),
+            data: SourceData::DockerConfig {
+                format: None,
+                data: json.as_bytes().to_vec(),
+            },
+            search_path: false,
+        }
+    }
+
+    #[test]
+    fn references_come_from_docker_configs_only() {
+        let secret = SourceFile {
+            name: "s.yaml".to_owned(),
+            data: SourceData::SecretManifest {
+                data: b"apiVersion: v1\nkind: Secret\nmetadata: {name: x}\ntype: kubernetes.io/dockerconfigjson\ndata: {}\n"
+                    .to_vec(),
+            },
+            search_path: false,
+        };
+        let sources = vec![
+            docker_config(
+                "a.json",
+                r#"{"auths": {}, "credsStore": "pass", "credHelpers": {"r.example": "ecr-login"}}"#,
+            ),
+            docker_config("plain.json", r#"{"auths": {"r.example": {"auth": "dTpw"}}}"#),
+            docker_config("broken.json", r#"{"auths": "#),
+            docker_config("b.json", r#"{"auths": {}, "credHelpers": {"x": "y", "n": 1}}"#),
+            secret,
+        ];
+        let refs = helper_refs(&sources);
+        assert_eq!(
+            refs,
+            vec![
+                HelperRefs {
+                    source: "a.json".into(),
+                    creds_store: Some("pass".into()),
+                    cred_helpers: vec![("r.example".into(), "ecr-login".into())]
+                },
+                HelperRefs {
+                    source: "b.json".into(),
+                    creds_store: None,
+                    cred_helpers: vec![("x".into(), "y".into())]
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn helper_answers_stand_between_pull_secrets_and_node_files() {
+        let secrets = [SourceFile {
+            name: "secret".to_owned(),
+            data: SourceData::DockerConfig {
+                format: None,
+                data: br#"{"auths": {"r.example": {"username": "from-secret", "password": "a"}}}"#.to_vec(),
+            },
+            search_path: false,
+        }];
+        let node = [docker_config(
+            "node.json",
+            r#"{"auths": {"r.example/team": {"username": "from-node", "password": "b"}}}"#,
+        )];
+        let base = build_keyring(&secrets, &node, SearchPolicy::Merge).keyring;
+        let answers = vec![
+            HelperAnswer {
+                source: "helper pass".into(),
+                key: "r.example".into(),
+                username: "from-helper".into(),
+                password: "c".into(),
+            },
+            HelperAnswer {
+                source: "helper hub".into(),
+                key: "https://index.docker.io/v1/".into(),
+                username: "hub".into(),
+                password: "d".into(),
+            },
+        ];
+        let merged = with_helper_answers(&base, answers);
+        assert_eq!(base.groups.len(), 2, "the base keyring is not changed");
+        let users = |k: &Keyring, image: &str| -> Vec<String> {
+            k.lookup(image).iter().map(|c| c.username().to_owned()).collect()
+        };
+        // Group order: pull secrets, helper answers, node files (even the more specific node key).
+        assert_eq!(
+            users(&merged, "r.example/team/app"),
+            ["from-secret", "from-helper", "from-node"]
+        );
+        assert_eq!(users(&merged, "docker.io/library/nginx"), ["hub"]);
+        assert_eq!(users(&base, "docker.io/library/nginx"), Vec::<String>::new());
+    }
+}

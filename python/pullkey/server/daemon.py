@@ -206,7 +206,8 @@ class Daemon:
         entries and bytes): a node asks about the same images again and again.
         """
         memo = self.memo
-        hit = memo.get(image)
+        memoise = not self.resolver.helpers_active  # helper answers expire on their own (docs/helpers.md)
+        hit = memo.get(image) if memoise else None
         if hit is None:
             self.ensure_loaded()
             try:
@@ -214,9 +215,11 @@ class Daemon:
             except errors.PullkeyError as exc:
                 if not isinstance(exc, ValueError):
                     raise  # NotLoaded (a state that went away) is not an answer to keep
-                memo.put(image, exc)
+                if memoise:
+                    memo.put(image, exc)
                 raise
-            memo.put(image, hit)
+            if memoise:
+                memo.put(image, hit)
         if isinstance(hit, bytes):
             return hit
         raise_copy(hit)

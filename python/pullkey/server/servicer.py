@@ -3,12 +3,15 @@ and returns the answer; errors go to the interceptor (:mod:`pullkey.server.inter
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf.message import Message
 
+from pullkey._core import _batch_images as batch_images
 from pullkey._core import parse_reference
+from pullkey.helpers.cache import pool as helper_pool
 from pullkey.server.convert import explain_to_pb, reference_to_pb
 from pullkey.server.daemon import Daemon
 from pullkey.v1 import SERVICE_NAME, credential_pb2, credential_pb2_grpc
@@ -29,9 +32,19 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
         self._daemon = daemon
 
     async def GetCredentials(self, request: pb.GetCredentialsRequest, context: Context) -> bytes:  # type: ignore[override]
+        resolver = self._daemon.resolver
+        if resolver.helpers_active and not resolver.helpers_ready(
+            [request.image]
+        ):  # a helper may run (docs/helpers.md)
+            return await asyncio.get_running_loop().run_in_executor(helper_pool(), self._daemon.answer, request.image)
         return self._daemon.answer(request.image)
 
     async def BatchGetCredentials(self, request: bytes, context: Context) -> bytes:  # type: ignore[override]
+        resolver = self._daemon.resolver
+        if resolver.helpers_active:  # warm the helper cache off the event loop
+            images = batch_images(request)
+            if not resolver.helpers_ready(images):
+                await asyncio.get_running_loop().run_in_executor(helper_pool(), resolver.consult_helpers, images)
         return await self._daemon.batch(request, context)
 
     async def Explain(self, request: pb.ExplainRequest, context: Context) -> pb.ExplainResponse:
