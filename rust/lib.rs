@@ -39,6 +39,7 @@ pub mod hostglob;
 pub mod keyring;
 pub mod operations;
 pub mod reference;
+pub mod tenant;
 
 pub use error::CoreError;
 

@@ -12,6 +12,7 @@
 mod document;
 mod kubelet;
 mod provider;
+mod tenants;
 
 pub use kubelet::{
     render_kubelet_config, validate_kubelet_config, KubeletConfig, KubeletProvider, TokenAttributes,
@@ -21,6 +22,7 @@ pub use provider::{
     parse_provider_config, CacheConfig, Format, ProviderConfig, SearchPolicy, Source, SourceKind,
     DEFAULT_CACHE_DURATION_SECS, PROVIDER_CONFIG_API_VERSION, PROVIDER_CONFIG_KIND,
 };
+pub use tenants::{CredentialSet, Selector, TenantSettings, Tenants, TokenCacheType};
 
 use std::fmt;
 

@@ -97,6 +97,8 @@ pub struct ProviderConfig {
     pub sources: Vec<Source>,
     /// `cache`; default `{policy: auto, duration: 5m}`.
     pub cache: CacheConfig,
+    /// `tenants` and `credentialSets` (docs/provider-config.md "Tenants"); `None` when absent.
+    pub tenants: Option<super::tenants::Tenants>,
 }
 
 impl Default for ProviderConfig {
@@ -115,6 +117,7 @@ impl Default for ProviderConfig {
                 policy: CachePolicy::Auto,
                 duration_secs: DEFAULT_CACHE_DURATION_SECS,
             },
+            tenants: None,
         }
     }
 }
@@ -135,7 +138,7 @@ struct RawProviderConfig {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawSource {
+pub(super) struct RawSource {
     #[serde(rename = "type")]
     kind: Option<String>,
     path: Option<String>,
@@ -193,6 +196,12 @@ pub fn parse_provider_config(data: &[u8], name: &str) -> Result<ProviderConfig, 
     };
     check_type_meta(object, "apiVersion", PROVIDER_CONFIG_API_VERSION).map_err(|(p, m)| error(&p, m))?;
     check_type_meta(object, "kind", PROVIDER_CONFIG_KIND).map_err(|(p, m)| error(&p, m))?;
+    // `tenants` and `credentialSets` are decoded by config/tenants.rs, with their own field paths.
+    let mut document = document;
+    let (tenants, credential_sets) = match &mut document {
+        Value::Object(object) => (object.remove("tenants"), object.remove("credentialSets")),
+        _ => (None, None),
+    };
     let raw: RawProviderConfig = decode_typed(document).map_err(|f| {
         let message = if f.path == "cache.duration" && !f.unknown_field {
             format!("{} (a Go duration string such as \"5m\")", f.message)
@@ -263,10 +272,11 @@ pub fn parse_provider_config(data: &[u8], name: &str) -> Result<ProviderConfig, 
             config.cache.duration_secs = cache_duration_secs(&duration).map_err(|m| error("cache.duration", m))?;
         }
     }
+    config.tenants = super::tenants::parse_tenants(tenants, credential_sets).map_err(|(p, m)| error(&p, m))?;
     Ok(config)
 }
 
-fn convert_source(index: usize, raw: RawSource) -> Result<Source, (String, String)> {
+pub(super) fn convert_source(index: usize, raw: RawSource) -> Result<Source, (String, String)> {
     let at = |field: &str| format!("sources[{index}].{field}");
     let expected = SourceKind::ALL.map(|(n, _)| n).join(", ");
     let kind = match raw.kind {
