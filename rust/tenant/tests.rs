@@ -359,6 +359,7 @@ fn tenant_keyring_puts_the_set_first() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // reason: one table of cases
 fn config_errors_name_their_field() {
     let head = "apiVersion: pullkey.dev/v1alpha1\nkind: ProviderConfig\n";
     let tenants = "tenants: {audience: pullkey, issuer: https://k, jwksPath: j.json, cacheType: Token}\n";
