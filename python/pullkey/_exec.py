@@ -49,7 +49,14 @@ def run(options: Options) -> int:
         if settings.verbosity >= 1:
             for warning in state.warnings:
                 _sources.write_err(f"pullkey: warning: {warning}")
-        response = _core._exec_respond(state.keyring, request, settings.cache_policy, settings.cache_duration)
+        keyring, duration = state.keyring, settings.cache_duration
+        if settings.tenants is not None:  # credential sets chosen by the request's service-account token
+            from pullkey import tenants
+
+            keyring, duration, note = tenants.exec_keyring(state, request)
+            if note is not None:
+                _sources.write_err(note)
+        response = _core._exec_respond(keyring, request, settings.cache_policy, duration)
     except PullkeyError as e:
         _sources.write_err(f"pullkey: {e}")
         return 1

@@ -23,6 +23,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pullkey._core import Keyring, SourceFile
     from pullkey._types import SearchPolicy, SourceFormat
+    from pullkey.tenants import TenantState
 
 MANIFEST_SUFFIXES = (".json", ".yaml", ".yml")
 SECRET_KEYS = (".dockerconfigjson", ".dockercfg")
@@ -30,9 +31,10 @@ SECRET_KEYS = (".dockerconfigjson", ".dockercfg")
 
 class State:
     """One loaded state: the keyring, the settings it was built with, the load's warnings, the sources
-    used and every path whose change should trigger a reload. Never changed after :func:`load`."""
+    used and every path whose change should trigger a reload. Never changed after :func:`load`
+    (``tenants``, the credential sets' state of :mod:`pullkey.tenants`, is set before it is published)."""
 
-    __slots__ = ("keyring", "settings", "used", "warnings", "watched")
+    __slots__ = ("keyring", "settings", "tenants", "used", "warnings", "watched")
 
     def __init__(
         self, keyring: Keyring, settings: Settings, warnings: list[str], used: list[str], watched: list[str]
@@ -42,6 +44,7 @@ class State:
         self.warnings = warnings
         self.used = used
         self.watched = watched
+        self.tenants: TenantState | None = None
 
 
 def load(options: Options) -> State:

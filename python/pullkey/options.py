@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import TypeVar
 
-    from pullkey._core import ConfigSource
+    from pullkey._core import ConfigSource, Tenants
     from pullkey._types import CachePolicy, SearchPolicy
 
     T = TypeVar("T", bound=str)
@@ -224,6 +224,7 @@ class Settings:
         "search_policy",
         "sources",
         "strict",
+        "tenants",
         "verbosity",
     )
     config_path: str | None
@@ -233,6 +234,7 @@ class Settings:
     cache_policy: CachePolicy
     cache_duration: int
     sources: list[ConfigSource]
+    tenants: Tenants | None  # credential sets chosen by service-account token (pullkey.tenants)
     verbosity: int
     cwd: str
     home: str
@@ -270,6 +272,7 @@ def settings_from(options: Options) -> Settings:
         source.with_path(os.path.join(base, source.path)) if base and source.path else source
         for source in config.sources
     ]
+    s.tenants = config.tenants
     s.verbosity = options.verbosity or 0
     # os.getcwd() raises when the working directory was removed; the kubelet then resolves "" to it anyway.
     try:

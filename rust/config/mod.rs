@@ -22,7 +22,7 @@ pub use provider::{
     parse_provider_config, CacheConfig, Format, ProviderConfig, SearchPolicy, Source, SourceKind,
     DEFAULT_CACHE_DURATION_SECS, PROVIDER_CONFIG_API_VERSION, PROVIDER_CONFIG_KIND,
 };
-pub use tenants::{CredentialSet, Selector, TenantSettings, Tenants, TokenCacheType};
+pub use tenants::{render_token_attributes, CredentialSet, Selector, TenantSettings, Tenants, TokenCacheType};
 
 use std::fmt;
 

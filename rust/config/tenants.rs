@@ -19,7 +19,7 @@
 //! service account). The first set in config order whose selector holds is chosen.
 
 use super::document::decode_typed;
-use super::kubelet::label_key_errors;
+use super::kubelet::{label_key_errors, push_yaml_string};
 use super::provider::{convert_source, RawSource, Source, SourceKind};
 use crate::go::strconv::go_quote;
 use serde::Deserialize;
@@ -357,4 +357,41 @@ pub(super) fn parse_tenants(tenants: Option<Value>, sets: Option<Value>) -> Resu
         .map(|(i, raw)| parse_set(i, raw, &mut seen))
         .collect::<Result<_, _>>()?;
     Ok(Some(Tenants { settings, sets }))
+}
+
+/// The `tokenAttributes` block (docs/kubelet.md §f.2) for the provider that [`super::render_kubelet_config`]
+/// renders, to append to its output: the audience, `cacheType`, `requireServiceAccount` and the
+/// annotation keys the selectors read as `optionalServiceAccountAnnotationKeys` (optional, so that a
+/// service account without them still gets the node credentials). Passes [`super::validate_kubelet_config`]
+/// for a valid [`Tenants`].
+///
+/// ```
+/// use _core::config::{render_token_attributes, TokenCacheType};
+/// let yaml = render_token_attributes("pullkey", TokenCacheType::ServiceAccount, false, &["a.io/set".into()]);
+/// assert!(yaml.starts_with("    tokenAttributes:\n      serviceAccountTokenAudience: \"pullkey\"\n"));
+/// ```
+pub fn render_token_attributes(
+    audience: &str,
+    cache_type: TokenCacheType,
+    require_service_account: bool,
+    annotation_keys: &[String],
+) -> String {
+    let mut out = String::from("    tokenAttributes:\n      serviceAccountTokenAudience: ");
+    push_yaml_string(&mut out, audience);
+    out.push_str("\n      cacheType: ");
+    push_yaml_string(&mut out, cache_type.as_str());
+    out.push_str(if require_service_account {
+        "\n      requireServiceAccount: true\n"
+    } else {
+        "\n      requireServiceAccount: false\n"
+    });
+    if !annotation_keys.is_empty() {
+        out.push_str("      optionalServiceAccountAnnotationKeys:\n");
+        for key in annotation_keys {
+            out.push_str("        - ");
+            push_yaml_string(&mut out, key);
+            out.push('\n');
+        }
+    }
+    out
 }
