@@ -10,7 +10,7 @@ Imports ``typing``: never import this module on the exec path except under ``TYP
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 CachePolicy = Literal["auto", "Image", "Registry", "Global"]
 """pullkey's ``cache.policy``: which ``cacheKeyType`` to answer with (``auto`` = the widest exact one)."""
@@ -62,10 +62,11 @@ class KeyringExplanation(TypedDict):
 
 class Explanation(KeyringExplanation):
     """The ``explain --json`` object (:meth:`pullkey.Resolver.explain`): the keyring's explanation
-    plus the sources that were read and the warnings of the load."""
+    plus the sources that were read and the warnings of the load (and, with a token, ``tenant``)."""
 
     sources: list[str]
     warnings: list[str]
+    tenant: NotRequired[TenantExplanation | None]
 
 
 # Tenants: the selector of a credential set, and the explanation of which set a pull gets.

@@ -16,7 +16,8 @@ import orjson
 
 from pullkey import _core, _sources
 from pullkey.errors import ConfigError, PullkeyError
-from pullkey.options import ROOT_DIR_ENV, Options, add_source_flags, options_from, settings_from
+from pullkey._types import TenantExplanation
+from pullkey.options import ROOT_DIR_ENV, Options, Settings, add_source_flags, options_from, settings_from
 from pullkey.service import Resolver
 
 
@@ -85,9 +86,36 @@ def cmd_parse(args: argparse.Namespace, _options: Options) -> int:
     return 1 if failed else 0
 
 
+def _read_token(path: str) -> str:
+    """The token in ``path`` (``-``: stdin), surrounding white space removed. Never printed."""
+    if path == "-":
+        return sys.stdin.read().strip()
+    with open(path, encoding="utf-8") as f:
+        return f.read().strip()
+
+
+def _explain_tenant(tenant: TenantExplanation | None) -> None:
+    if tenant is None:
+        _out("tenants:     not configured (the token changes nothing)")
+        return
+    identity = tenant["identity"]
+    if tenant["token_error"] is not None:
+        _out(f"identity:    none: token rejected ({tenant['token_error_code']}): {tenant['token_error']}")
+    elif identity is not None:
+        how = "signature verified" if identity["verified"] else "signature NOT verified: trustKubeletRequest"
+        _out(f"identity:    {identity['namespace']}/{identity['service_account']} (pod {identity['pod']}, {how})")
+    _out("credential set: " + (tenant["selected"] or "none (node sources only)"))
+    for verdict in tenant["sets"]:
+        state = "chosen" if verdict["selected"] else "not chosen"
+        _out(f"  - {verdict['name']}: {state}: {verdict['reason']}")
+
+
 def cmd_explain(args: argparse.Namespace, options: Options) -> int:
     resolver = _loaded(options)
-    result = resolver.explain(args.image)
+    if args.token_file is not None:
+        result = resolver.explain_token(args.image, _read_token(args.token_file))
+    else:
+        result = resolver.explain(args.image)
     settings, used, warnings = resolver.state.settings, result["sources"], result["warnings"]
     if args.json:
         _json_line(result)
@@ -95,6 +123,8 @@ def cmd_explain(args: argparse.Namespace, options: Options) -> int:
     creds = result["credentials"]
     _out(f"image:       {result['image']}")
     _out(f"repository:  {result['repository']}")
+    if "tenant" in result:
+        _explain_tenant(result["tenant"])
     _out(f"policy:      search {settings.search_policy}, cache {settings.cache_policy}")
     _out("sources:     " + (", ".join(used) if used else "(none found)"))
     if creds:
@@ -150,6 +180,8 @@ def cmd_check(args: argparse.Namespace, options: Options) -> int:
             continue
         _out(f"ok: {source.name}: {len(keyring)} credential(s)")
     errors.extend(warnings)
+    if settings.tenants is not None:
+        errors.extend(_check_tenants(settings))
     if args.kubelet_config:
         try:
             files = _kubelet_config_files(args.kubelet_config)
@@ -166,7 +198,61 @@ def cmd_check(args: argparse.Namespace, options: Options) -> int:
     return 1 if errors else 0
 
 
+def _check_tenants(settings: Settings) -> list[str]:
+    """``check`` of the tenants block: the JWKS and every credential set's sources (strictly)."""
+    from pullkey import tenants
+
+    t = settings.tenants
+    assert t is not None
+    errors: list[str] = []
+    try:
+        verifier = tenants.verifier(t, settings)
+    except PullkeyError as e:
+        if not t.trust_kubelet_request or t.jwks_path is not None:
+            errors.append(str(e))
+    else:
+        _out(f"ok: {tenants.jwks_file(t, settings)}: {len(verifier.kids)} signing key(s) of {t.issuer}")
+        errors.extend(verifier.warnings)
+    strict = Settings()
+    for name in strict.__slots__:
+        setattr(strict, name, getattr(settings, name))
+    strict.strict = True
+    for index, name in enumerate(t.set_names):
+        try:
+            keyring, _, used, _ = tenants.set_keyring(strict, t, index)
+        except PullkeyError as e:
+            errors.append(f"credential set {name}: {e}")
+            continue
+        _out(f"ok: credential set {name}: {', '.join(used)}: {len(keyring)} credential(s)")
+    return errors
+
+
+def _rbac(audience: str, name: str) -> str:
+    """The RBAC the kubelet needs to request tokens for ``audience`` (ServiceAccountNodeAudienceRestriction,
+    kubernetes/kubernetes plugin/pkg/admission/noderestriction (v1.34): without it a node may only request
+    audiences its pods already use): verb ``request-serviceaccounts-token-audience`` on the audience, as a
+    core-group resource, granted to every node."""
+    role = f"{name}-token-audience"
+    quoted = orjson.dumps(audience).decode()
+    return (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+        f"metadata:\n  name: {role}\n"
+        f'rules:\n  - apiGroups: [""]\n    resources: [{quoted}]\n    verbs: ["request-serviceaccounts-token-audience"]\n'
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n"
+        f"metadata:\n  name: {role}\n"
+        f"roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: {role}\n"
+        "subjects:\n  - apiGroup: rbac.authorization.k8s.io\n    kind: Group\n    name: system:nodes\n"
+    )
+
+
 def cmd_kubelet_config(args: argparse.Namespace, options: Options) -> int:
+    if args.tenants or args.rbac:
+        tenants = settings_from(options).tenants
+        if tenants is None:
+            raise ConfigError("--tenants needs a tenants block (and credentialSets) in pullkey's config")
+        if args.rbac:
+            sys.stdout.write(_rbac(tenants.audience, args.name))
+            return 0
     resolver = _loaded(options)
     match_images = args.match_image or resolver.state.keyring.match_images()
     if not match_images:
@@ -194,6 +280,8 @@ def cmd_kubelet_config(args: argparse.Namespace, options: Options) -> int:
     if root_dir:
         env.append((ROOT_DIR_ENV, os.path.abspath(root_dir)))
     sys.stdout.write(_core.render_kubelet_config(args.name, match_images, settings.cache_duration, extra_args, env))
+    if args.tenants and settings.tenants is not None:
+        sys.stdout.write(_core.render_token_attributes(settings.tenants))
     return 0
 
 
@@ -226,6 +314,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("explain", "which keys and credentials open IMAGE, in kubelet order, and why not the others")
     p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="a pod's service-account token (- for stdin): which credential set it gets and why not the others",
+    )
     p.add_argument("image")
     p.set_defaults(func=cmd_explain)
 
@@ -243,6 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="pullkey", help="the executable name in the kubelet's bin dir")
     p.add_argument("--match-image", action="append", help="matchImages entry (default: from the keys found)")
     p.add_argument("--arg", action="append", help="extra argument for the plugin")
+    p.add_argument(
+        "--tenants",
+        action="store_true",
+        help="add tokenAttributes (audience, cacheType, requireServiceAccount, annotation keys) from the tenants block",
+    )
+    p.add_argument("--rbac", action="store_true", help="print the RBAC the kubelet needs for the token audience instead")
     p.set_defaults(func=cmd_kubelet_config)
 
     from pullkey.probe import command as probe_command  # urllib3 loads only when `probe` runs

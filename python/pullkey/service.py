@@ -49,6 +49,10 @@ class Resolver:
         and keeps the previous state on failure."""
         with self._lock:
             state = _sources.load(self.options)
+            if state.settings.tenants is not None:
+                from pullkey import tenants
+
+                state.tenants = tenants.load(state)  # before the state is published
             self._state = state
             self.last_error = None
 
@@ -108,10 +112,52 @@ class Resolver:
         found = state.keyring.explain(image)
         return {**found, "sources": list(state.used), "warnings": list(state.warnings)}
 
+    # Tenants (pullkey.tenants): a caller's service-account token chooses the credential set. Annotations
+    # are never taken from a caller (nobody vouches for them outside the kubelet's exec request).
+
+    def _tenant(self, token: str) -> tuple[State, Keyring, int]:
+        """(state, keyring, cacheDuration) for a caller's token. Raises ``TokenError`` when it is rejected."""
+        import time
+
+        state = self.state
+        tenants = state.tenants
+        if tenants is None:  # no tenants configured: the token changes nothing
+            return state, state.keyring, state.settings.cache_duration
+        now = int(time.time())
+        decision = tenants.decide(token, now)
+        if decision.error is not None:
+            raise decision.error
+        return state, tenants.keyring(decision, state.keyring), decision.cache_duration(state.settings.cache_duration, now)
+
+    def answer_pb_token(self, image: str, token: str) -> bytes:
+        """Like :meth:`answer_pb`, for the pod whose service-account token this is (its credential set
+        first, then the node sources; ``cacheDuration`` within the token's life). Raises ``TokenError``
+        for a rejected token, ``InvalidReference``."""
+        state, keyring, duration = self._tenant(token)
+        return _core._encode_answer(keyring, image, state.settings.cache_policy, duration)
+
+    def explain_token(self, image: str, token: str | None) -> Explanation:
+        """:meth:`explain` for the pod whose token this is, plus ``tenant``: the identity, the chosen set
+        and why not the others (a rejected token is explained, not raised: node sources only)."""
+        import time
+
+        from pullkey import tenants as _tenants
+
+        state = self.state
+        ts = state.tenants
+        if ts is None:
+            return {**self.explain(image), "tenant": None}
+        decision = ts.decide(token, int(time.time()))
+        found = ts.keyring(decision, state.keyring).explain(image)
+        used = [*state.used, *ts.used]
+        return {**found, "sources": used, "warnings": [*state.warnings, *ts.warnings], "tenant": _tenants.explanation(decision)}
+
     def watched_paths(self) -> list[str]:
         """Every path whose change should trigger a reload (existing or not)."""
         state = self._state
-        return list(state.watched) if state is not None else []
+        if state is None:
+            return []
+        return [*state.watched, *(state.tenants.watched if state.tenants is not None else ())]
 
 
 def load_keyring(options: Options | None = None) -> Keyring:
