@@ -538,6 +538,13 @@ fn encode_batch_request<'py>(
     ))
 }
 
+/// The `service_account_token` of a serialized `BatchGetCredentialsRequest`, or `None`.
+#[pyfunction]
+#[pyo3(name = "_batch_token")]
+fn batch_token(request: &[u8]) -> PyResult<Option<String>> {
+    Ok(grpc::decode_batch_token(request)?.map(str::to_owned))
+}
+
 /// The number of `images` in a serialized `BatchGetCredentialsRequest`.
 #[pyfunction]
 #[pyo3(name = "_count_batch_images")]
@@ -978,6 +985,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(claimed_identity, m)?)?;
     m.add_function(wrap_pyfunction!(tenant_keyring, m)?)?;
     m.add_function(wrap_pyfunction!(render_token_attributes, m)?)?;
+    m.add_function(wrap_pyfunction!(batch_token, m)?)?;
     m.add_function(wrap_pyfunction!(parse_reference, m)?)?;
     m.add_function(wrap_pyfunction!(parse_references, m)?)?;
     m.add_function(wrap_pyfunction!(match_image, m)?)?;

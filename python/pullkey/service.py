@@ -11,7 +11,7 @@ failed reload keeps the last good state.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pullkey import _core, _sources
@@ -135,6 +135,16 @@ class Resolver:
         for a rejected token, ``InvalidReference``."""
         state, keyring, duration = self._tenant(token)
         return _core._encode_answer(keyring, image, state.settings.cache_policy, duration)
+
+    def batch_encoder_token(self, token: str) -> Callable[[bytes, int, int], bytes]:
+        """:meth:`batch_pb_request` for the pod whose token this is (checked once, here). Raises ``TokenError``."""
+        state, keyring, duration = self._tenant(token)
+        policy = state.settings.cache_policy
+
+        def encode(request: bytes, start: int, stop: int) -> bytes:
+            return _core._encode_batch_request(keyring, request, start, stop, policy, duration)
+
+        return encode
 
     def explain_token(self, image: str, token: str | None) -> Explanation:
         """:meth:`explain` for the pod whose token this is, plus ``tenant``: the identity, the chosen set

@@ -13,6 +13,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2
 
 from pullkey import errors
+from pullkey._core import _batch_token as batch_token
 from pullkey._core import _count_batch_images as count_batch_images
 from pullkey.server import defaults, memory
 from pullkey.server.interceptor import INTERNAL_MESSAGE, safe_traceback
@@ -162,6 +163,9 @@ class Daemon:
             raise errors.InvalidRequest(f"batch of {count} images exceeds the limit of {self.max_batch}")
         self.ensure_loaded()
         encode = self.resolver.batch_pb_request
+        token = batch_token(request)
+        if token is not None:  # the pod's credential set (pullkey.tenants); a rejected token raises TokenError
+            encode = self.resolver.batch_encoder_token(token)
         if count <= BATCH_SLICE:
             single = encode(request, 0, count)
             self.batch_bytes += len(single)

@@ -10,6 +10,7 @@ from google.protobuf.message import Message
 
 from pullkey._core import parse_reference
 from pullkey.server.convert import explain_to_pb, reference_to_pb
+from pullkey.server.tenants import tenant_explain_to_pb
 from pullkey.server.daemon import Daemon
 from pullkey.v1 import SERVICE_NAME, credential_pb2, credential_pb2_grpc
 from pullkey.v1 import credential_pb2 as pb
@@ -29,6 +30,9 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
         self._daemon = daemon
 
     async def GetCredentials(self, request: pb.GetCredentialsRequest, context: Context) -> bytes:  # type: ignore[override]
+        if request.service_account_token:  # the pod's credential set; `namespace`/`annotations` never choose one
+            self._daemon.ensure_loaded()
+            return self._daemon.resolver.answer_pb_token(request.image, request.service_account_token)
         return self._daemon.answer(request.image)
 
     async def BatchGetCredentials(self, request: bytes, context: Context) -> bytes:  # type: ignore[override]
@@ -36,6 +40,10 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
 
     async def Explain(self, request: pb.ExplainRequest, context: Context) -> pb.ExplainResponse:
         self._daemon.ensure_loaded()
+        if request.service_account_token:
+            resolver = self._daemon.resolver
+            explained = resolver.explain_token(request.image, request.service_account_token)
+            return tenant_explain_to_pb(explain_to_pb(request.image, explained), explained.get("tenant"))
         return explain_to_pb(request.image, self._daemon.resolver.explain(request.image))
 
     async def ParseReference(self, request: pb.ParseReferenceRequest, context: Context) -> pb.ParseReferenceResponse:
