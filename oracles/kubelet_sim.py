@@ -42,13 +42,13 @@ __all__ = [
     "KubeletPluginCache",
     "PluginProvider",
     "Pod",
-    "ServiceAccount",
-    "ServiceAccountPluginProvider",
-    "TokenAttributes",
     "ProviderConfig",
     "Response",
     "RunFn",
+    "ServiceAccount",
+    "ServiceAccountPluginProvider",
     "SplitURL",
+    "TokenAttributes",
     "UnionDockerKeyring",
     "build_request",
     "build_sa_request",
@@ -1374,9 +1374,7 @@ def token_hash(token: str) -> str:
     return "sha256:" + hashlib.sha256(token.encode()).hexdigest() if token else ""
 
 
-def service_account_cache_key(
-    sa: ServiceAccount, annotations: Mapping[str, str], cache_type: str, token: str
-) -> bytes:
+def service_account_cache_key(sa: ServiceAccount, annotations: Mapping[str, str], cache_type: str, token: str) -> bytes:
     """u16(namespace) u16(name) u16(uid) u32(#annotations) {u16(key) u16(value)} (keys in Go string
     order), then u16("token") u16(tokenHash) only for ``cacheType: Token`` (spec §e.2 step 2)."""
     out = _u16(sa.namespace) + _u16(sa.name) + _u16(sa.uid) + _u32(len(annotations))

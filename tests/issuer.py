@@ -55,7 +55,15 @@ def jwk_of(key: PrivateKey) -> dict[str, str]:
         n = key.public_key().public_numbers()
         return {"use": "sig", "kty": "RSA", "kid": kid_of(key), "alg": "RS256", "n": _int(n.n), "e": _int(n.e)}
     p = key.public_key().public_numbers()
-    return {"use": "sig", "kty": "EC", "crv": "P-256", "kid": kid_of(key), "alg": "ES256", "x": _int(p.x, 32), "y": _int(p.y, 32)}
+    return {
+        "use": "sig",
+        "kty": "EC",
+        "crv": "P-256",
+        "kid": kid_of(key),
+        "alg": "ES256",
+        "x": _int(p.x, 32),
+        "y": _int(p.y, 32),
+    }
 
 
 def jwks(*keys: PrivateKey) -> dict[str, Any]:

@@ -20,11 +20,11 @@ import pytest
 from conftest import b64auth, write_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from oracles import kubelet_sim as kubelet
-from test_tenants import CONFIG, REGISTRY
-
 from pullkey import _core, _sources, tenants
 from pullkey.options import Options
+from test_tenants import CONFIG, REGISTRY
+
+from oracles import kubelet_sim as kubelet
 
 OTHER = "other.example.com"
 IMAGES = (f"{REGISTRY}/team-a/app", f"{REGISTRY}/shared/base", f"{OTHER}/tools", "docker.io/library/busybox")
@@ -55,7 +55,10 @@ def make_node(tmp: Path, cache_type: str, cache_policy: str) -> Path:
     issuer.write_jwks(etc / "jwks.json", issuer.rsa_key(), issuer.ec_key())
     config = (
         CONFIG.replace("cacheType: ServiceAccount", f"cacheType: {cache_type}")
-        .replace("      - type: PullSecret\n        path: team-b/pull-secret.yaml", "      - type: DockerConfig\n        path: team-b/config.json")
+        .replace(
+            "      - type: PullSecret\n        path: team-b/pull-secret.yaml",
+            "      - type: DockerConfig\n        path: team-b/config.json",
+        )
         .replace("cache:\n  duration: 10m", f"cache:\n  duration: 10m\n  policy: {cache_policy}")
     )
     (etc / "pullkey.yaml").write_text(config)
@@ -150,7 +153,9 @@ class World:
             assert expires_ns <= self.minter.expiry_by_hash[token_hash] * 1_000_000_000
 
 
-@pytest.fixture(params=[("ServiceAccount", "auto"), ("Token", "auto"), ("ServiceAccount", "Global"), ("Token", "Global")])
+@pytest.fixture(
+    params=[("ServiceAccount", "auto"), ("Token", "auto"), ("ServiceAccount", "Global"), ("Token", "Global")]
+)
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> World:
     cache_type, policy = request.param
     return World(tmp_path, cache_type, policy)
@@ -185,8 +190,12 @@ def test_the_token_echo_guard_drops_an_echoing_answer(tmp_path: Path) -> None:
         import json
 
         token = json.loads(stdin)["serviceAccountToken"]
-        body = {"kind": "CredentialProviderResponse", "apiVersion": f"{kubelet.API_GROUP}/v1", "cacheKeyType": "Image",
-                "auth": {REGISTRY: {"username": "u", "password": token}}}
+        body = {
+            "kind": "CredentialProviderResponse",
+            "apiVersion": f"{kubelet.API_GROUP}/v1",
+            "cacheKeyType": "Image",
+            "auth": {REGISTRY: {"username": "u", "password": token}},
+        }
         return 0, json.dumps(body).encode(), b""
 
     config = kubelet.ProviderConfig("echo", ("*.example.com",), "5m")
@@ -243,4 +252,3 @@ def test_tokens_are_refreshed_before_the_cache_forgets(world: World) -> None:
     world.clock.s += 3601  # token expired: the kubelet mints a new one
     assert "team-a-robot" in world.pull("a1", image)
     world.check_cache_against_tokens()
-

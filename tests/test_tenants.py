@@ -13,7 +13,6 @@ from pathlib import Path
 import issuer
 import pytest
 from conftest import Run, b64auth, request, run_plugin, write_config
-
 from pullkey import _core
 from pullkey.errors import ConfigError, TokenError
 from pullkey.options import Options
@@ -36,7 +35,9 @@ class Cluster:
         env = {"PULLKEY_ROOT_DIR": str(self.root), "HOME": str(self.tmp / "home")}
         return run_plugin(req, args=["--config", str(config or self.config), *args], env=env, cwd="/")
 
-    def pull(self, image: str, token: str | None = None, annotations: dict[str, str] | None = None, **kw: object) -> Run:
+    def pull(
+        self, image: str, token: str | None = None, annotations: dict[str, str] | None = None, **kw: object
+    ) -> Run:
         extra: dict[str, object] = {}
         if token is not None:
             extra["serviceAccountToken"] = token
@@ -204,7 +205,9 @@ def test_trust_kubelet_request_is_explicit(cluster: Cluster) -> None:
     assert users(cluster.pull(f"{REGISTRY}/x", unknown)) == ["node-robot"]
     trusting = cluster.config.with_name("trusting.yaml")
     trusting.write_text(
-        CONFIG.replace("  jwksPath: jwks.json\n", "  trustKubeletRequest: true\n").replace("  issuer: https://kubernetes.default.svc.cluster.local\n", "")
+        CONFIG.replace("  jwksPath: jwks.json\n", "  trustKubeletRequest: true\n").replace(
+            "  issuer: https://kubernetes.default.svc.cluster.local\n", ""
+        )
     )
     run = cluster.pull(f"{REGISTRY}/x", unknown, config=trusting)
     assert users(run) == ["team-a-robot", "node-robot"]
@@ -219,7 +222,10 @@ def test_older_api_versions_carry_no_token(cluster: Cluster) -> None:
 
 
 def test_exec_path_with_a_token_stays_lean(cluster: Cluster) -> None:
-    code = "import sys; from pullkey._exec import main; rc = main(sys.argv[1:]); sys.stderr.write(' '.join(sorted(sys.modules)))"
+    code = (
+        "import sys; from pullkey._exec import main; rc = main(sys.argv[1:]); "
+        "sys.stderr.write(' '.join(sorted(sys.modules)))"
+    )
     req = request(f"{REGISTRY}/x", serviceAccountToken=issuer.token("team-a", "default"))
     proc = subprocess.run(
         [sys.executable, "-c", code, "--config", str(cluster.config)],
@@ -345,7 +351,11 @@ def test_rbac_manifests_validate_against_the_kubernetes_schemas(cluster: Cluster
     assert role["rules"] == [
         {"apiGroups": [""], "resources": ["pullkey"], "verbs": ["request-serviceaccounts-token-audience"]}
     ]
-    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role["metadata"]["name"]}
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "ClusterRole",
+        "name": role["metadata"]["name"],
+    }
     assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:nodes"}]
     for doc in docs:
         kubernetes_validate.validate(doc, "1.34", strict=True)

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from typing import Literal, final
 
 from pullkey._types import (
-    SetSelector,
     CacheKeyType,
     CachePolicy,
     DockerConfigFormat,
     KeyringExplanation,
     SearchPolicy,
+    SetSelector,
     SourceFormat,
     SourceType,
 )
@@ -257,7 +257,8 @@ def _claimed_identity(token: str) -> tuple[str, str]:
     """``(namespace, service account)`` a token claims, unchecked (for ``explain`` of a rejected token)."""
 
 def _batch_token(request: bytes) -> str | None:
-    """The ``service_account_token`` of a serialized ``BatchGetCredentialsRequest``. Raises :class:`pullkey.InvalidRequest`."""
+    """The ``service_account_token`` of a serialized ``BatchGetCredentialsRequest``.
+    Raises :class:`pullkey.InvalidRequest`."""
 
 def _tenant_keyring(set: Keyring, node: Keyring) -> Keyring:
     """The keyring of a pull a credential set applies to: the set's credentials, then the node's."""

@@ -10,7 +10,7 @@ Imports ``typing``: never import this module on the exec path except under ``TYP
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal, TypedDict
 
 CachePolicy = Literal["auto", "Image", "Registry", "Global"]
 """pullkey's ``cache.policy``: which ``cacheKeyType`` to answer with (``auto`` = the widest exact one)."""
@@ -62,15 +62,26 @@ class KeyringExplanation(TypedDict):
 
 class Explanation(KeyringExplanation):
     """The ``explain --json`` object (:meth:`pullkey.Resolver.explain`): the keyring's explanation
-    plus the sources that were read and the warnings of the load (and, with a token, ``tenant``)."""
+    plus the sources that were read and the warnings of the load."""
 
     sources: list[str]
     warnings: list[str]
-    tenant: NotRequired[TenantExplanation | None]
+
+
+class TokenExplanation(Explanation):
+    """:meth:`pullkey.Resolver.explain_token`: the explanation for the pod whose token it is, plus
+    ``tenant`` (``None`` when no credential sets are configured)."""
+
+    tenant: TenantExplanation | None
 
 
 # Tenants: the selector of a credential set, and the explanation of which set a pull gets.
-SetSelector = TypedDict("SetSelector", {"namespaces": list[str], "serviceAccounts": list[str], "annotations": dict[str, str]})
+class SetSelector(TypedDict):
+    namespaces: list[str]
+    serviceAccounts: list[str]
+    annotations: dict[str, str]
+
+
 """A credential set's ``selector`` as written (``serviceAccounts`` as ``namespace/name``)."""
 
 

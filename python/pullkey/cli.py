@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 import orjson
 
 from pullkey import _core, _sources
+from pullkey._types import Explanation, TenantExplanation, TokenExplanation
 from pullkey.errors import ConfigError, PullkeyError
-from pullkey._types import TenantExplanation
 from pullkey.options import ROOT_DIR_ENV, Options, Settings, add_source_flags, options_from, settings_from
 from pullkey.service import Resolver
 
@@ -112,6 +112,7 @@ def _explain_tenant(tenant: TenantExplanation | None) -> None:
 
 def cmd_explain(args: argparse.Namespace, options: Options) -> int:
     resolver = _loaded(options)
+    result: Explanation | TokenExplanation
     if args.token_file is not None:
         result = resolver.explain_token(args.image, _read_token(args.token_file))
     else:
@@ -124,7 +125,7 @@ def cmd_explain(args: argparse.Namespace, options: Options) -> int:
     _out(f"image:       {result['image']}")
     _out(f"repository:  {result['repository']}")
     if "tenant" in result:
-        _explain_tenant(result["tenant"])
+        _explain_tenant(result["tenant"])  # type: ignore[typeddict-item]
     _out(f"policy:      search {settings.search_policy}, cache {settings.cache_policy}")
     _out("sources:     " + (", ".join(used) if used else "(none found)"))
     if creds:
@@ -237,7 +238,8 @@ def _rbac(audience: str, name: str) -> str:
     return (
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
         f"metadata:\n  name: {role}\n"
-        f'rules:\n  - apiGroups: [""]\n    resources: [{quoted}]\n    verbs: ["request-serviceaccounts-token-audience"]\n'
+        f'rules:\n  - apiGroups: [""]\n    resources: [{quoted}]\n'
+        '    verbs: ["request-serviceaccounts-token-audience"]\n'
         "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n"
         f"metadata:\n  name: {role}\n"
         f"roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: {role}\n"
@@ -341,7 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add tokenAttributes (audience, cacheType, requireServiceAccount, annotation keys) from the tenants block",
     )
-    p.add_argument("--rbac", action="store_true", help="print the RBAC the kubelet needs for the token audience instead")
+    p.add_argument(
+        "--rbac", action="store_true", help="print the RBAC the kubelet needs for the token audience instead"
+    )
     p.set_defaults(func=cmd_kubelet_config)
 
     from pullkey.probe import command as probe_command  # urllib3 loads only when `probe` runs

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pullkey import _core, _sources
 from pullkey._core import Credential, Keyring
 from pullkey._sources import State
-from pullkey._types import CacheKeyType, Explanation
+from pullkey._types import CacheKeyType, Explanation, TokenExplanation
 from pullkey.errors import NotLoaded
 from pullkey.options import Options
 
@@ -127,7 +127,11 @@ class Resolver:
         decision = tenants.decide(token, now)
         if decision.error is not None:
             raise decision.error
-        return state, tenants.keyring(decision, state.keyring), decision.cache_duration(state.settings.cache_duration, now)
+        return (
+            state,
+            tenants.keyring(decision, state.keyring),
+            decision.cache_duration(state.settings.cache_duration, now),
+        )
 
     def answer_pb_token(self, image: str, token: str) -> bytes:
         """Like :meth:`answer_pb`, for the pod whose service-account token this is (its credential set
@@ -146,7 +150,7 @@ class Resolver:
 
         return encode
 
-    def explain_token(self, image: str, token: str | None) -> Explanation:
+    def explain_token(self, image: str, token: str | None) -> TokenExplanation:
         """:meth:`explain` for the pod whose token this is, plus ``tenant``: the identity, the chosen set
         and why not the others (a rejected token is explained, not raised: node sources only)."""
         import time
@@ -160,7 +164,12 @@ class Resolver:
         decision = ts.decide(token, int(time.time()))
         found = ts.keyring(decision, state.keyring).explain(image)
         used = [*state.used, *ts.used]
-        return {**found, "sources": used, "warnings": [*state.warnings, *ts.warnings], "tenant": _tenants.explanation(decision)}
+        return {
+            **found,
+            "sources": used,
+            "warnings": [*state.warnings, *ts.warnings],
+            "tenant": _tenants.explanation(decision),
+        }
 
     def watched_paths(self) -> list[str]:
         """Every path whose change should trigger a reload (existing or not)."""

@@ -63,7 +63,8 @@ def verifier(tenants: Tenants, settings: Settings, *, trust_kubelet: bool = Fals
     path = jwks_file(tenants, settings)
     if path is None:
         raise TokenError(
-            "tokens cannot be verified here: tenants.jwksPath is not set (trustKubeletRequest covers the exec path only)",
+            "tokens cannot be verified here: tenants.jwksPath is not set "
+            "(trustKubeletRequest covers the exec path only)",
             code="token_unverifiable",
         )
     try:
@@ -217,15 +218,18 @@ def load(state: State) -> TenantState | None:
         return None
     warnings: list[str] = []
     watched: list[str] = []
+    check: TokenVerifier | TokenError
     jwks = jwks_file(tenants, settings)
     if jwks is not None:
         watched.append(jwks)
     try:
-        check: TokenVerifier | TokenError = verifier(tenants, settings)
-        warnings.extend(check.warnings)
+        made = verifier(tenants, settings)
     except TokenError as e:
         check = e
         warnings.append(f"tenants: no token can be verified: {e}")
+    else:
+        warnings.extend(made.warnings)
+        check = made
     keyrings: list[Keyring] = []
     used: list[str] = []
     for index in range(len(tenants.set_names)):

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import copy
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -162,7 +163,7 @@ class Daemon:
         if count > self.max_batch:
             raise errors.InvalidRequest(f"batch of {count} images exceeds the limit of {self.max_batch}")
         self.ensure_loaded()
-        encode = self.resolver.batch_pb_request
+        encode: Callable[[bytes, int, int], bytes] = self.resolver.batch_pb_request
         token = batch_token(request)
         if token is not None:  # the pod's credential set (pullkey.tenants); a rejected token raises TokenError
             encode = self.resolver.batch_encoder_token(token)

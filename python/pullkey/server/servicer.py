@@ -10,8 +10,8 @@ from google.protobuf.message import Message
 
 from pullkey._core import parse_reference
 from pullkey.server.convert import explain_to_pb, reference_to_pb
-from pullkey.server.tenants import tenant_explain_to_pb
 from pullkey.server.daemon import Daemon
+from pullkey.server.tenants import tenant_explain_to_pb
 from pullkey.v1 import SERVICE_NAME, credential_pb2, credential_pb2_grpc
 from pullkey.v1 import credential_pb2 as pb
 
