@@ -362,3 +362,71 @@ def test_rbac_manifests_validate_against_the_kubernetes_schemas(cluster: Cluster
     broken = dict(role, rules=[{"apiGroups": [""], "resources": ["x"], "verbs": "create"}])
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, "1.34", strict=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# README "Tenants": the two-tenant example runs as written (paths under /etc move to tmp_path)
+# ---------------------------------------------------------------------------------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _readme_block(first_line: str) -> str:
+    import re
+
+    text = README.read_text()
+    blocks = re.findall(r"<!-- readme-test: [^\n]*-->\n```\w+\n(.*?)\n```", text, re.S)
+    found = [b for b in blocks if first_line in b]
+    assert len(found) == 1, first_line
+    return str(found[0])
+
+
+def test_readme_two_tenant_example(tmp_path: Path) -> None:
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    import yaml
+
+    etc = tmp_path / "etc"
+
+    def here(text: str) -> str:
+        assert "/etc/pullkey/" in text or "/etc/kubernetes/" in text or "/tmp/token" in text
+        return text.replace("/etc/", f"{etc}/").replace("/tmp/token", str(tmp_path / "token"))
+
+    config = _readme_block("credentialSets:")
+    (etc / "pullkey").mkdir(parents=True)
+    (etc / "kubernetes").mkdir()
+    (etc / "pullkey" / "pullkey.yaml").write_text(here(config))
+    issuer.write_jwks(etc / "pullkey" / "jwks.json", issuer.rsa_key())
+    write_config(etc / "pullkey" / "team-a" / "config.json", {REGISTRY: {"auth": b64auth("team-a-robot", "a")}})
+    (etc / "pullkey" / "team-b").mkdir()
+    (etc / "pullkey" / "team-b" / "pull-secret.yaml").write_text(_secret_manifest("team-b-robot", "b"))
+    root = tmp_path / "kubelet"
+    write_config(root / "config.json", {REGISTRY: {"auth": b64auth("node-robot", "n")}})
+    (tmp_path / "token").write_text(issuer.token("team-a", "default"))
+
+    commands = _readme_block("kubectl get --raw /openid/v1/jwks").replace("\\\n", " ").splitlines()
+    env = {"PULLKEY_ROOT_DIR": str(root), "HOME": str(tmp_path), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    outputs: dict[str, str] = {}
+    for command in commands:
+        command = command.split("   #")[0].strip()
+        if not command.startswith("pullkey"):
+            continue  # kubectl: needs a cluster (the JWKS and the token are made above)
+        command = here(command).replace("| kubectl apply -f -", "")
+        # kubelet-config hands PULLKEY_ROOT_DIR on as `env`: the README's node uses the default root dir.
+        run_env = {k: v for k, v in env.items() if k != "PULLKEY_ROOT_DIR" or "kubelet-config" not in command}
+        proc = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", command], capture_output=True, text=True, env=run_env, check=False
+        )
+        assert proc.returncode == 0, (command, proc.stdout, proc.stderr)
+        outputs[command.split()[1]] = outputs.get(command.split()[1], "") + proc.stdout
+    assert "check: ok" in outputs["check"]
+    assert "credential set: team-a" in outputs["explain"]
+    assert outputs["explain"].index("team-a-robot") < outputs["explain"].index("node-robot")
+    # The kubelet config the README shows is the one written (paths aside), and the kubelet accepts it.
+    written = (etc / "kubernetes" / "credential-providers.yaml").read_text()
+    assert written.replace(str(etc), "/etc") == _readme_block("kind: CredentialProviderConfig") + "\n"
+    assert _core.validate_kubelet_config([("k.yaml", written.encode())]) == []
+    # The RBAC the README shows is the one printed, and valid against the Kubernetes schemas.
+    rbac = outputs["kubelet-config"]
+    assert rbac == _readme_block("kind: ClusterRole") + "\n"
+    for doc in yaml.safe_load_all(rbac):
+        kubernetes_validate.validate(doc, "1.34", strict=True)
