@@ -27,7 +27,7 @@ from test_tenants import CONFIG, REGISTRY
 from oracles import kubelet_sim as kubelet
 
 OTHER = "other.example.com"
-IMAGES = (f"{REGISTRY}/team-a/app", f"{REGISTRY}/shared/base", f"{OTHER}/tools", "docker.io/library/busybox")
+IMAGES = (f"{REGISTRY}/team-a/app", f"{REGISTRY}/common/base", f"{OTHER}/tools", "docker.io/library/busybox")
 NODE = {"node-robot", "other-node"}
 ALLOWED = {"team-a": NODE | {"team-a-robot"}, "team-b": NODE | {"team-b-robot"}, "none": NODE}
 START = 1_760_000_000
@@ -162,7 +162,7 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> World:
 
 
 def test_two_tenants_pulling_the_same_image_get_different_credentials(world: World) -> None:
-    image = f"{REGISTRY}/shared/base"
+    image = f"{REGISTRY}/common/base"
     a, b = world.pull("a1", image), world.pull("b1", image)
     assert a == {"team-a-robot", "node-robot"} and b == {"team-b-robot", "node-robot"}
     assert world.pull("a1", image) == a and world.pull("b1", image) == b, "the cached answers too"
