@@ -82,8 +82,20 @@ test-rust: ## cargo tests (no Python needed)
 test-python: build-dev ## pytest (unit, exec, gRPC, end-to-end)
 	$(PY) -m pytest -q
 
+.PHONY: fuzz
+fuzz: ## run every fuzz target FUZZ_SECONDS (default 600) each, one at a time (fuzz/README.md)
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} bash scripts/fuzz.sh run $(FUZZ_TARGETS)
+
+.PHONY: fuzz-smoke
+fuzz-smoke: ## build the fuzz targets, replay fuzz/regressions, fuzz each target a few seconds
+	bash scripts/fuzz.sh smoke
+
+.PHONY: soak
+soak: ## the 60 s load and soak test of `pullkey serve` (bench/README.md; SOAK_ARGS="--duration 3600")
+	$(PY) bench/soak.py $(SOAK_ARGS)
+
 .PHONY: test
-test: install e2e-deps test-rust lint protos-check test-python ## everything CI runs, from a fresh clone
+test: install e2e-deps test-rust lint protos-check test-python fuzz-smoke ## everything CI runs, from a fresh clone
 
 .PHONY: test-fast
 test-fast: build-dev test-rust lint ## the quick local loop: no apt packages, no e2e registry tests, no protos check

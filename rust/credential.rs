@@ -220,7 +220,7 @@ impl fmt::Debug for Redacted<'_> {
 impl fmt::Debug for Credential {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Credential")
-            .field("key", &self.key())
+            .field("key", &redact_userinfo(self.key()))
             .field("raw_key", &redact_userinfo(self.raw_key()))
             .field("username", &self.username())
             .field("password", &Redacted(self.password()))
@@ -232,19 +232,57 @@ impl fmt::Debug for Credential {
     }
 }
 
-/// A registry key as it may be shown to users (messages, `Debug`, logs): a key written as a URL with
-/// credentials (`https://user:secret@host/`) has its userinfo replaced by `<redacted>`; other keys
-/// are returned unchanged. (Never print a secret, docs/architecture.md; docs/kubelet.md §c.1: keys are URLs.)
+/// A registry key (or a piece of one) as it may be shown to users (messages, `Debug`, logs,
+/// `explain`): everything after a scheme (`https://`, `HTTPS:/`, any case, any number of slashes)
+/// up to the last `@` that ends credentials (one in the authority, or one whose path segment holds
+/// a `:`, as `user:secret@` does) is replaced by `<redacted>`; other text is returned unchanged
+/// (`r.io/ns@sha256:...` is a digest, not credentials). (Never print a secret, docs/architecture.md; docs/kubelet.md §c.1: keys are URLs.)
+///
+/// Deliberately wider than URL userinfo: a key the kubelet does not parse as a URL (`user:secret@r.io`
+/// without a scheme, `https:/user:secret@r.io`, a key with a space, a password holding `/`) still has
+/// its credentials where a person put them, before an `@`.
+///
+/// ```
+/// use _core::credential::redact_userinfo;
+/// assert_eq!(redact_userinfo("https://u:pw@r.io/x"), "https://<redacted>@r.io/x");
+/// assert_eq!(redact_userinfo("HTTPS:/u:pw@r.io"), "HTTPS:/<redacted>@r.io");
+/// assert_eq!(redact_userinfo("u:pw@r.io"), "<redacted>@r.io");
+/// assert_eq!(redact_userinfo("r.io/a b:pw@x"), "<redacted>@x");
+/// assert_eq!(redact_userinfo("r.io/team"), "r.io/team");
+/// assert_eq!(redact_userinfo("https://u:pw@r.io/ns@sha256:ab"), "https://<redacted>@r.io/ns@sha256:ab");
+/// ```
 pub fn redact_userinfo(key: &str) -> Cow<'_, str> {
-    let start = key.find("://").map_or(0, |p| p + 3);
-    let rest = key.get(start..).unwrap_or_default();
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    match authority.rfind('@') {
-        Some(at) => Cow::Owned(format!(
-            "{}<redacted>{}",
-            key.get(..start).unwrap_or_default(),
-            rest.get(at..).unwrap_or_default()
-        )),
-        None => Cow::Borrowed(key),
-    }
+    redact_with(key, "<redacted>")
+}
+
+/// [`redact_userinfo`] with another marker (URL errors write `***`, as they always have).
+pub(crate) fn redact_with<'k>(key: &'k str, marker: &str) -> Cow<'k, str> {
+    let prefix = scheme_prefix_len(key).unwrap_or(0);
+    // The last `@` that ends credentials: one in the authority (no `/` after the scheme before
+    // it), or one whose path segment holds a `:` (`user:secret@`); not a digest's `ns@sha256:...`.
+    let ends_credentials = |at: usize| {
+        let before = key.get(..at).unwrap_or_default();
+        let segment = before.rfind('/').map_or(0, |p| p + 1);
+        segment <= prefix || before.get(segment..).is_some_and(|s| s.contains(':'))
+    };
+    let Some(at) = key.rmatch_indices('@').map(|(i, _)| i).find(|&i| ends_credentials(i)) else {
+        return Cow::Borrowed(key);
+    };
+    let start = if prefix <= at { prefix } else { 0 };
+    Cow::Owned(format!(
+        "{}{marker}{}",
+        key.get(..start).unwrap_or_default(),
+        key.get(at..).unwrap_or_default()
+    ))
+}
+
+/// The length of a leading `scheme:` and the slashes after it (at least one), as in `https://`.
+fn scheme_prefix_len(key: &str) -> Option<usize> {
+    let colon = key.find(':')?;
+    let scheme = key.get(..colon)?;
+    let mut chars = scheme.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'));
+    let slashes = key.get(colon + 1..)?.bytes().take_while(|&b| b == b'/').count();
+    (valid && slashes > 0).then_some(colon + 1 + slashes)
 }

@@ -13,6 +13,8 @@
 //!
 //! # Modules, from the leaves up (a module only uses modules listed before it)
 //!
+//! - [`limits`]: every bound on the cost of an input (sizes, depths, counts), the pre-scans that
+//!   enforce them, and [`limits::Excerpt`], the bounded quoting of inputs in messages.
 //! - [`credential`]: the shared credential types (entries, keyring credentials, redaction).
 //! - [`go`]: Go compatibility (`net/url`, `path/filepath.Match`, `time.Duration`, `encoding/json`
 //!   and `encoding/base64` quirks, `strconv.Quote`).
@@ -37,6 +39,8 @@ pub mod go;
 pub mod grpc;
 pub mod hostglob;
 pub mod keyring;
+pub mod limits;
+pub mod names;
 pub mod operations;
 pub mod reference;
 pub mod tenant;

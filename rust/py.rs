@@ -18,6 +18,7 @@ use crate::go::duration;
 use crate::grpc;
 use crate::hostglob;
 use crate::keyring::{self, CacheKeyType, CachePolicy};
+use crate::names::Named;
 use crate::operations::{self, SearchPolicy, SourceData, SourceFile};
 use crate::reference::ReferenceView;
 use crate::tenant;
@@ -50,31 +51,12 @@ impl From<CoreError> for PyErr {
     }
 }
 
-// The names at the Rust/Python boundary, spelled once for Python: each table maps a name to its core
-// value, the module exports the names (`_core.CACHE_POLICIES`, ...), and `_types.py` types them.
-const CACHE_POLICIES: [(&str, CachePolicy); 4] = [
-    ("auto", CachePolicy::Auto),
-    ("Image", CachePolicy::Image),
-    ("Registry", CachePolicy::Registry),
-    ("Global", CachePolicy::Global),
-];
-const CACHE_KEY_TYPES: [(&str, CacheKeyType); 3] = [
-    ("Image", CacheKeyType::Image),
-    ("Registry", CacheKeyType::Registry),
-    ("Global", CacheKeyType::Global),
-];
-const SEARCH_POLICIES: [(&str, SearchPolicy); 2] = [("merge", SearchPolicy::Merge), ("first", SearchPolicy::First)];
-const DOCKER_CONFIG_FORMATS: [(&str, Format); 3] = [
-    ("auto", Format::Auto),
-    ("config.json", Format::ConfigJson),
-    ("dockercfg", Format::DockerCfg),
-];
-const SOURCE_TYPES: [SourceKind; 4] = [
-    SourceKind::SearchPaths,
-    SourceKind::DockerConfig,
-    SourceKind::PullSecret,
-    SourceKind::PullSecretDir,
-];
+// The names at the Rust/Python boundary come from the core's one table per enum (`names::Named`);
+// the module exports them (`_core.CACHE_POLICIES`, ...), and `_types.py` types them.
+const CACHE_POLICIES: &[(&str, CachePolicy)] = CachePolicy::NAMES;
+const CACHE_KEY_TYPES: &[(&str, CacheKeyType)] = CacheKeyType::NAMES;
+const SEARCH_POLICIES: &[(&str, SearchPolicy)] = SearchPolicy::NAMES;
+const DOCKER_CONFIG_FORMATS: &[(&str, Format)] = Format::NAMES;
 
 /// What the bytes of a `SourceFile` are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -265,7 +247,7 @@ impl PyCredential {
 }
 
 fn cache_policy(name: &str) -> PyResult<CachePolicy> {
-    by_name(&CACHE_POLICIES, "cache policy", name)
+    by_name(CACHE_POLICIES, "cache policy", name)
 }
 
 /// A credential source read by the Python loader: a display name, what its bytes are, the bytes (or,
@@ -400,7 +382,7 @@ impl PyKeyring {
         Ok((
             repository,
             credentials.into_iter().map(PyCredential::from).collect(),
-            name_of(&CACHE_KEY_TYPES, &kind),
+            name_of(CACHE_KEY_TYPES, &kind),
         ))
     }
 
@@ -414,7 +396,7 @@ impl PyKeyring {
         let credentials = PyList::empty(py);
         for (c, fallback) in explanation.credentials.iter().zip(explanation.fallback.iter()) {
             let item = PyDict::new(py);
-            item.set_item("key", c.key())?;
+            item.set_item("key", credential::redact_userinfo(c.key()))?;
             item.set_item("raw_key", credential::redact_userinfo(c.raw_key()))?;
             item.set_item("username", c.username())?;
             item.set_item("source", c.source())?;
@@ -432,6 +414,7 @@ impl PyKeyring {
             rejected.append(item)?;
         }
         out.set_item("rejected", rejected)?;
+        out.set_item("rejected_total", explanation.rejected_total)?;
         Ok(out)
     }
 
@@ -454,7 +437,7 @@ fn build_keyring<'py>(
     node: Vec<PyRef<'py, PySourceFile>>,
     search_policy: &str,
 ) -> PyResult<BuildResult<'py>> {
-    let policy = by_name(&SEARCH_POLICIES, "search policy", search_policy)?;
+    let policy = by_name(SEARCH_POLICIES, "search policy", search_policy)?;
     let (secrets, node) = (source_files(py, &secrets)?, source_files(py, &node)?);
     // A build of a large config takes a while: the gRPC server keeps answering meanwhile.
     let built = py.detach(|| operations::build_keyring(&secrets, &node, policy));
@@ -545,11 +528,33 @@ fn batch_token(request: &[u8]) -> PyResult<Option<String>> {
     Ok(grpc::decode_batch_token(request)?.map(str::to_owned))
 }
 
-/// The number of `images` in a serialized `BatchGetCredentialsRequest`.
+/// Like `_encode_batch`, for the images of `request[start:end]`, a byte range `_batch_slices` gave.
 #[pyfunction]
-#[pyo3(name = "_count_batch_images")]
-fn count_batch_images(request: &[u8]) -> PyResult<usize> {
-    Ok(grpc::decode_batch_images(request)?.len())
+#[pyo3(name = "_encode_batch_span")]
+fn encode_batch_span<'py>(
+    py: Python<'py>,
+    keyring: &PyKeyring,
+    request: &[u8],
+    start: usize,
+    end: usize,
+    cache_policy: &str,
+    cache_duration: u64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let policy = self::cache_policy(cache_policy)?;
+    let span = request.get(start..end).unwrap_or_default();
+    let images = grpc::decode_batch_images(span)?;
+    Ok(PyBytes::new(
+        py,
+        &grpc::encode_batch(&keyring.inner, &images, policy, cache_duration),
+    ))
+}
+
+/// `(start, end, images)` byte ranges of a serialized `BatchGetCredentialsRequest`, at most
+/// `per_slice` images each, from one scan of the request.
+#[pyfunction]
+#[pyo3(name = "_batch_slices")]
+fn batch_slices(request: &[u8], per_slice: usize) -> PyResult<Vec<(usize, usize, usize)>> {
+    Ok(grpc::batch_slices(request, per_slice)?)
 }
 
 /// One entry of a `ProviderConfig`'s `sources`.
@@ -574,7 +579,7 @@ impl PyConfigSource {
     }
     #[getter]
     fn format(&self) -> &'static str {
-        name_of(&DOCKER_CONFIG_FORMATS, &self.format)
+        name_of(DOCKER_CONFIG_FORMATS, &self.format)
     }
     /// The same source with another `path` (the loader makes config-relative paths absolute).
     fn with_path(&self, path: String) -> Self {
@@ -588,7 +593,7 @@ impl PyConfigSource {
             "ConfigSource(type={:?}, path={:?}, format={:?})",
             self.kind.as_str(),
             self.path,
-            name_of(&DOCKER_CONFIG_FORMATS, &self.format)
+            name_of(DOCKER_CONFIG_FORMATS, &self.format)
         )
     }
 }
@@ -615,7 +620,7 @@ impl PyProviderConfig {
     }
     #[getter]
     fn search_policy(&self) -> &'static str {
-        name_of(&SEARCH_POLICIES, &self.inner.search_policy)
+        name_of(SEARCH_POLICIES, &self.inner.search_policy)
     }
     #[getter]
     fn strict(&self) -> bool {
@@ -636,7 +641,7 @@ impl PyProviderConfig {
     /// `cache.policy`.
     #[getter]
     fn cache_policy(&self) -> &'static str {
-        name_of(&CACHE_POLICIES, &self.inner.cache.policy)
+        name_of(CACHE_POLICIES, &self.inner.cache.policy)
     }
     /// `cache.duration` in whole seconds.
     #[getter]
@@ -966,12 +971,13 @@ fn render_kubelet_config(
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("CACHE_POLICIES", names(py, &CACHE_POLICIES)?)?;
-    m.add("CACHE_KEY_TYPES", names(py, &CACHE_KEY_TYPES)?)?;
-    m.add("SEARCH_POLICIES", names(py, &SEARCH_POLICIES)?)?;
-    m.add("DOCKER_CONFIG_FORMATS", names(py, &DOCKER_CONFIG_FORMATS)?)?;
+    m.add("CACHE_POLICIES", names(py, CACHE_POLICIES)?)?;
+    m.add("CACHE_KEY_TYPES", names(py, CACHE_KEY_TYPES)?)?;
+    m.add("SEARCH_POLICIES", names(py, SEARCH_POLICIES)?)?;
+    m.add("DOCKER_CONFIG_FORMATS", names(py, DOCKER_CONFIG_FORMATS)?)?;
     m.add("SOURCE_FORMATS", names(py, &SOURCE_FORMATS)?)?;
-    m.add("SOURCE_TYPES", PyTuple::new(py, SOURCE_TYPES.map(SourceKind::as_str))?)?;
+    m.add("SOURCE_TYPES", names(py, SourceKind::NAMES)?)?;
+    m.add("MAX_EXPLAIN_REJECTED", crate::limits::MAX_EXPLAIN_REJECTED)?;
     m.add_class::<PyReference>()?;
     m.add_class::<PyCredential>()?;
     m.add_class::<PyKeyring>()?;
@@ -998,7 +1004,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(encode_answer, m)?)?;
     m.add_function(wrap_pyfunction!(encode_batch, m)?)?;
     m.add_function(wrap_pyfunction!(encode_batch_request, m)?)?;
-    m.add_function(wrap_pyfunction!(count_batch_images, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_batch_span, m)?)?;
+    m.add_function(wrap_pyfunction!(batch_slices, m)?)?;
     // What users should call (`m.add` lists every name): the rest is for pullkey's own modules.
     let public = [
         "Credential",

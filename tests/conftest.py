@@ -109,3 +109,8 @@ def pullkey_bin() -> Path:
 
 
 Runner = Callable[..., Run]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """`soak`: the short soak of the real daemon (tests/test_soak.py, ~15 s); in the full suite."""
+    config.addinivalue_line("markers", "soak: the short soak of the real daemon (about 15 s)")

@@ -78,6 +78,21 @@ def test_explain_text(node: Node) -> None:
     assert "https://registry.example:5000/v2/" in text, "the key as written is shown"
 
 
+def test_explain_lists_the_nearest_rejected_keys_and_counts_the_rest(node: Node) -> None:
+    """Issue #10 defect 6: explain's cost is bounded; the keys left out are counted, never dropped silently."""
+    auths = {f"r{i}.example/x": {"username": "u", "password": CANARY} for i in range(100)}
+    auths.update({f"app.example:{5000 + i}": {"username": "u", "password": CANARY} for i in range(3)})
+    write_config(node.root / "config.json", auths)
+    run = node.run(None, "explain", "--json", "app.example/team/x")
+    out = json.loads(run.stdout)
+    assert out["rejected_total"] == 103
+    assert len(out["rejected"]) == 32
+    assert {f"app.example:{5000 + i}" for i in range(3)} <= {r["key"] for r in out["rejected"]}, "same host first"
+    text = node.run(None, "explain", "app.example/team/x").stdout.decode()
+    assert "... and 71 more" in text
+    assert text.count("  - ") == 32
+
+
 def test_explain_rejects_bad_image(node: Node) -> None:
     run = node.run(None, "explain", "foo//bar")
     assert run.returncode == 1 and b"foo//bar" in run.stderr

@@ -318,6 +318,11 @@ def test_batch_requests_are_read_by_the_core(unix_server: Running, sources: Sour
     assert resolver.batch_pb_request(req, 0, 4) == resolver.batch_pb(images)
     assert resolver.batch_pb_request(req, 1, 3) == resolver.batch_pb(images[1:3])
     assert resolver.batch_pb_request(req, 3, 99) == resolver.batch_pb(images[3:])
+    # Slices from one scan: their answers concatenate to the whole batch's answer.
+    for per_slice in (1, 3, 4):
+        slices = resolver.batch_slices(req, per_slice)
+        assert [n for _, _, n in slices] == [min(per_slice, len(images) - i) for i in range(0, len(images), per_slice)]
+        assert b"".join(resolver.batch_pb_span(req, s, e) for s, e, _ in slices) == resolver.batch_pb(images)
     got = unix_server.stub.BatchGetCredentials(pb.BatchGetCredentialsRequest.FromString(req), timeout=5)
     assert [r.image for r in got.results] == images
     assert got.results[1].error.reason == "invalid_format"
@@ -510,6 +515,13 @@ class _Slow(service.Resolver):
         time.sleep(self.delay * n)
         return out
 
+    def batch_pb_span(self, request: bytes, start: int, end: int) -> bytes:
+        out = super().batch_pb_span(request, start, end)
+        n = len(pb.BatchGetCredentialsResponse.FromString(out).results)
+        self.calls += n
+        time.sleep(self.delay * n)
+        return out
+
 
 def test_batch_honours_deadline(sources: Sources, sock_path: Path) -> None:
     opts = make_options(sources.config)
@@ -631,12 +643,15 @@ def test_socket_directory_of_another_user_is_refused(sources: Sources, sock_path
         lt.close()
 
 
-def test_socket_directory_is_tightened_to_0700(sources: Sources, sock_path: Path) -> None:
+def test_existing_socket_directory_is_never_chmodded(sources: Sources, sock_path: Path) -> None:
+    """Issue #10 item 4: only a directory pullkey creates is made 0700 (test_socket_permissions); an existing
+    one keeps its mode (it used to be tightened to 0700, even /tmp), and the socket itself is 0600."""
     sock_path.parent.mkdir(parents=True, mode=0o755)
     os.chmod(sock_path.parent, 0o755)
     with running_server(make_options(sources.config), f"unix://{sock_path}", watch_interval=0):
-        assert stat.S_IMODE(os.lstat(sock_path.parent).st_mode) == 0o700
+        assert stat.S_IMODE(os.lstat(sock_path.parent).st_mode) == 0o755
         assert stat.S_IMODE(os.lstat(sock_path).st_mode) == 0o600
+    assert stat.S_IMODE(os.lstat(sock_path.parent).st_mode) == 0o755
 
 
 def test_default_listen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -746,7 +761,12 @@ def test_tls(sources: Sources, pki: Pki) -> None:
 
     opts = make_options(sources.config)
     with running_server(
-        opts, "tcp://127.0.0.1:0", tls_cert=str(pki.server_cert), tls_key=str(pki.server_key), channel_factory=chan
+        opts,
+        "tcp://127.0.0.1:0",
+        tls_cert=str(pki.server_cert),
+        tls_key=str(pki.server_key),
+        channel_factory=chan,
+        allow_unauthenticated_clients=True,  # TLS without mTLS must be asked for (issue #10 item 14)
     ) as r:
         assert r.target.startswith("127.0.0.1:") and not r.target.endswith(":0")
         resp = r.stub.GetCredentials(pb.GetCredentialsRequest(image="reg.example.com/a"), timeout=5)
@@ -801,7 +821,14 @@ def test_tls_certificate_rotation_without_restart(sources: Sources, tmp_path: Pa
         return grpc.StatusCode.OK
 
     opts = make_options(sources.config)
-    with running_server(opts, "tcp://127.0.0.1:0", tls_cert=str(cert), tls_key=str(key), watch_interval=0) as r:
+    with running_server(
+        opts,
+        "tcp://127.0.0.1:0",
+        tls_cert=str(cert),
+        tls_key=str(key),
+        watch_interval=0,
+        allow_unauthenticated_clients=True,  # TLS without mTLS must be asked for (issue #10 item 14)
+    ) as r:
         assert check(r.target, old.ca) is grpc.StatusCode.OK
         shutil.copy(new.server_key, key)  # half-way through a rotation: the pair does not match
         assert check(r.target, old.ca) is grpc.StatusCode.OK  # the last good certificate still serves

@@ -32,6 +32,7 @@ from pullkey._sources import build_keyring
 from pullkey.cli import build_parser
 from pullkey.errors import ConfigError, InvalidReference, InvalidRequest, NotLoaded, PullkeyError
 from pullkey.options import FLAGS, Options, options_from
+from pullkey.server import cli as serve_cli
 from pullkey.service import Resolver
 
 CONFIG_FIELDS: dict[str, Callable[[str], dict[str, object]]] = {  # Options field -> its config file field
@@ -243,6 +244,16 @@ def resolver(case: Case, inv: Invocation, world: World) -> tuple[object, Meaning
     return _resolve(_options(inv, world), case.image)
 
 
+def serve(case: Case, inv: Invocation, world: World) -> tuple[object, Meaning]:
+    """The gRPC daemon's command line (``pullkey [flags] serve [flags]``: the flags before ``serve`` are
+    handed on), parsed by the daemon's own parser into the Options its Resolver loads."""
+    args = serve_cli.build_parser().parse_args([*inv.before, *inv.after])
+    options, _ = serve_cli.settings_from(args)
+    process = {"environ": inv.env, "cwd": str(world.cwd), "home": str(world.home)}
+    values: dict[str, typing.Any] = {name: getattr(options, name) for name in Options.__slots__}
+    return _resolve(Options(**{**values, **process}), case.image)
+
+
 def _options(inv: Invocation, world: World) -> Options:
     namespace = build_parser().parse_args([*inv.before, "get-credentials", *inv.after])
     return options_from(vars(namespace), environ=inv.env, cwd=str(world.cwd), home=str(world.home))
@@ -272,6 +283,7 @@ ENTRY_POINTS = {
     "check": check,
     "kubelet-config": kubelet_config,
     "Resolver": resolver,
+    "serve": serve,
 }
 
 
@@ -329,10 +341,13 @@ def test_abbreviations_are_refused_everywhere(world: World) -> None:
         ["check", "--root", "x"],
         ["kubelet-config", "--root", "x"],
         ["--root", "x", "explain", "img"],
+        ["serve", "--root", "x"],
+        ["--root", "x", "serve"],
     ):
         rc, out, err = _run([str(PULLKEY), *argv], env, req, world.cwd)
         assert (rc, out) == (2, b""), argv
-        assert b"pullkey: error: " in err and b"--root-dir" in err, (argv, err)  # usage, then the error
+        prog = b"pullkey serve: error: " if "serve" in argv else b"pullkey: error: "
+        assert prog in err and b"--root-dir" in err, (argv, err)  # usage, then the error
 
 
 def test_help_lists_the_exec_flags() -> None:

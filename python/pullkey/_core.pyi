@@ -36,6 +36,8 @@ SEARCH_POLICIES: tuple[SearchPolicy, ...]
 DOCKER_CONFIG_FORMATS: tuple[DockerConfigFormat, ...]
 SOURCE_FORMATS: tuple[SourceFormat, ...]
 SOURCE_TYPES: tuple[SourceType, ...]
+MAX_EXPLAIN_REJECTED: int
+"""How many non-matching keys ``explain`` lists at most (the nearest to the image; ``rejected_total`` counts all)."""
 
 @final
 class Reference:
@@ -119,7 +121,11 @@ class Keyring:
     def resolve(self, image: str, cache_policy: CachePolicy = "auto") -> tuple[str, list[Credential], CacheKeyType]:
         """``(repository, credentials, cacheKeyType)`` for ``image``."""
     def explain(self, image: str) -> KeyringExplanation:
-        """What the ``explain`` command shows for ``image`` (no secret in it)."""
+        """What the ``explain`` command shows for ``image`` (no secret in it).
+
+        ``rejected`` lists at most 32 of the keys that do not match (the nearest to the image);
+        ``rejected_total`` counts them all, so callers can say "and N more".
+        """
     def match_images(self) -> list[str]:
         """``matchImages`` patterns covering every image a key of this keyring can match."""
 
@@ -299,6 +305,13 @@ def _encode_batch_request(
     """Like :func:`_encode_batch`, for ``images[start:stop]`` of a serialized ``BatchGetCredentialsRequest``.
     Raises :class:`pullkey.InvalidRequest` when the request is malformed."""
 
-def _count_batch_images(request: bytes) -> int:
-    """The number of images in a serialized ``pullkey.v1.BatchGetCredentialsRequest``.
+def _encode_batch_span(
+    keyring: Keyring, request: bytes, start: int, end: int, cache_policy: CachePolicy, cache_duration: int
+) -> bytes:
+    """Like :func:`_encode_batch`, for the images of ``request[start:end]``, a range :func:`_batch_slices` gave.
     Raises :class:`pullkey.InvalidRequest` when the request is malformed."""
+
+def _batch_slices(request: bytes, per_slice: int) -> list[tuple[int, int, int]]:
+    """``(start, end, images)`` byte ranges of a serialized ``pullkey.v1.BatchGetCredentialsRequest``, at most
+    ``per_slice`` images each, in order, from one scan of the request. Raises :class:`pullkey.InvalidRequest`
+    when the request is malformed."""

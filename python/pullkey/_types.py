@@ -58,6 +58,9 @@ class KeyringExplanation(TypedDict):
     repository: str
     credentials: list[ExplainedCredential]
     rejected: list[RejectedKey]
+    """At most 32 of the keys that do not match: the nearest to the image (same host, then same domain)."""
+    rejected_total: int
+    """How many keys do not match in all (``rejected_total - len(rejected)`` were left out)."""
 
 
 class Explanation(KeyringExplanation):

@@ -140,6 +140,9 @@ def cmd_explain(args: argparse.Namespace, options: Options) -> int:
         _out("keys that do not match:")
         for r in result["rejected"]:
             _out(f"  - {r['key']}  ({r['reason']})  from {r['source']}")
+        more = result["rejected_total"] - len(result["rejected"])
+        if more > 0:
+            _out(f"  ... and {more} more (the nearest {len(result['rejected'])} to the image are listed)")
     for w in warnings:
         _out(f"warning: {w}")
     return 0

@@ -65,6 +65,13 @@ class Resolver:
             return False
         return True
 
+    def restore(self, state: State) -> None:
+        """Serves ``state`` again (a state this resolver served before): the daemon's last-good rule puts
+        back the previous state when a source it used no longer parses. One assignment, as in :meth:`load`:
+        readers see the old or the new state, never a mix."""
+        with self._lock:
+            self._state = state
+
     @property
     def loaded(self) -> bool:
         return self._state is not None
@@ -105,6 +112,19 @@ class Resolver:
             state.keyring, request, start, stop, state.settings.cache_policy, state.settings.cache_duration
         )
 
+    def batch_slices(self, request: bytes, per_slice: int) -> list[tuple[int, int, int]]:
+        """``(start, end, images)`` byte ranges of a serialized ``BatchGetCredentialsRequest`` with at most
+        ``per_slice`` images each (one scan of the request); :meth:`batch_pb_span` encodes one.
+        Raises ``InvalidRequest`` when the request is malformed."""
+        return _core._batch_slices(request, per_slice)
+
+    def batch_pb_span(self, request: bytes, start: int, end: int) -> bytes:
+        """Like :meth:`batch_pb`, for the images of ``request[start:end]`` (a range :meth:`batch_slices` gave)."""
+        state = self.state
+        return _core._encode_batch_span(
+            state.keyring, request, start, end, state.settings.cache_policy, state.settings.cache_duration
+        )
+
     def explain(self, image: str) -> Explanation:
         """The ``explain --json`` object: no password, ``auth`` or token ever appears in it.
         Raises ``InvalidReference``."""
@@ -141,12 +161,12 @@ class Resolver:
         return _core._encode_answer(keyring, image, state.settings.cache_policy, duration)
 
     def batch_encoder_token(self, token: str) -> Callable[[bytes, int, int], bytes]:
-        """:meth:`batch_pb_request` for the pod whose token this is (checked once, here). Raises ``TokenError``."""
+        """:meth:`batch_pb_span` for the pod whose token this is (checked once, here). Raises ``TokenError``."""
         state, keyring, duration = self._tenant(token)
         policy = state.settings.cache_policy
 
-        def encode(request: bytes, start: int, stop: int) -> bytes:
-            return _core._encode_batch_request(keyring, request, start, stop, policy, duration)
+        def encode(request: bytes, start: int, end: int) -> bytes:
+            return _core._encode_batch_span(keyring, request, start, end, policy, duration)
 
         return encode
 

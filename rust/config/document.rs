@@ -1,16 +1,21 @@
 //! Reading one JSON or YAML document, and a strict typed decode whose errors name field paths.
 
 use crate::go::json::parse_strict_json;
+use crate::limits::Excerpt;
+use crate::limits::{check_json, check_yaml};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// Reads one JSON or YAML document into a JSON value (`YAMLToJSON` semantics: scalar keys become
 /// strings, tags are dropped, merge keys applied). Repeated keys and non-finite numbers are errors.
+/// The text is first checked against the limits of [`crate::limits`] (size, nesting, node count).
 pub(super) fn load_document(data: &[u8]) -> Result<Value, String> {
     let first = data.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
     if first == Some(&b'{') {
+        check_json(data).map_err(|e| e.to_string())?;
         return parse_strict_json(data, None).map_err(|e| format!("not valid JSON: {e}"));
     }
+    check_yaml(data).map_err(|e| e.to_string())?;
     let mut yaml: serde_norway::Value = serde_norway::from_slice(data).map_err(|e| format!("not valid YAML: {e}"))?;
     yaml.apply_merge().map_err(|e| format!("not valid YAML: {e}"))?;
     yaml_to_json(yaml).map_err(|e| format!("not valid YAML: {e}"))
@@ -48,7 +53,7 @@ fn yaml_to_json(value: serde_norway::Value) -> Result<Value, String> {
                     Y::Sequence(_) | Y::Mapping(_) => return Err("mapping keys must be scalars".to_owned()),
                 };
                 if object.contains_key(&key) {
-                    return Err(format!("duplicate key {key:?}"));
+                    return Err(format!("duplicate key {}", Excerpt::debug(&key)));
                 }
                 object.insert(key, yaml_to_json(value)?);
             }

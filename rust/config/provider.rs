@@ -5,6 +5,7 @@ use super::ConfigError;
 use crate::go::duration::{parse_go_duration_nanos, DurationError};
 use crate::go::strconv::go_quote;
 use crate::keyring::CachePolicy;
+use crate::names::Named;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -38,18 +39,35 @@ pub enum SourceKind {
     PullSecretDir,
 }
 
-impl SourceKind {
-    const ALL: [(&'static str, SourceKind); 4] = [
+impl Named for SourceKind {
+    /// The names of a source's `type`.
+    const NAMES: &'static [(&'static str, Self)] = &[
         ("SearchPaths", SourceKind::SearchPaths),
         ("DockerConfig", SourceKind::DockerConfig),
         ("PullSecret", SourceKind::PullSecret),
         ("PullSecretDir", SourceKind::PullSecretDir),
     ];
+}
 
+impl SourceKind {
     /// The name used in the config file.
     pub fn as_str(self) -> &'static str {
-        Self::ALL.iter().find(|(_, k)| *k == self).map_or("", |(n, _)| n)
+        self.name()
     }
+}
+
+impl Named for SearchPolicy {
+    /// The names of `searchPolicy` and `--search-policy`.
+    const NAMES: &'static [(&'static str, Self)] = &[("merge", SearchPolicy::Merge), ("first", SearchPolicy::First)];
+}
+
+impl Named for Format {
+    /// The names of a `DockerConfig` source's `format`.
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("auto", Format::Auto),
+        ("config.json", Format::ConfigJson),
+        ("dockercfg", Format::DockerCfg),
+    ];
 }
 
 /// The `format` of a `DockerConfig` source.
@@ -222,19 +240,7 @@ pub fn parse_provider_config(data: &[u8], name: &str) -> Result<ProviderConfig, 
         config.root_dir = Some(root_dir);
     }
     if let Some(policy) = raw.search_policy {
-        config.search_policy = match policy.as_str() {
-            "merge" => SearchPolicy::Merge,
-            "first" => SearchPolicy::First,
-            _ => {
-                return Err(error(
-                    "searchPolicy",
-                    format!(
-                        "unknown search policy {}, expected one of merge, first",
-                        go_quote(&policy)
-                    ),
-                ))
-            }
-        };
+        config.search_policy = named(&policy, "search policy").map_err(|m| error("searchPolicy", m))?;
     }
     config.strict = raw.strict.unwrap_or(false);
     if let Some(sources) = raw.sources {
@@ -252,21 +258,8 @@ pub fn parse_provider_config(data: &[u8], name: &str) -> Result<ProviderConfig, 
     }
     if let Some(cache) = raw.cache {
         if let Some(policy) = cache.policy {
-            config.cache.policy = match policy.as_str() {
-                "auto" => CachePolicy::Auto,
-                "Image" => CachePolicy::Image,
-                "Registry" => CachePolicy::Registry,
-                "Global" => CachePolicy::Global,
-                _ => {
-                    return Err(error(
-                        "cache.policy",
-                        format!(
-                            "unknown cache policy {}, expected one of auto, Image, Registry, Global",
-                            go_quote(&policy)
-                        ),
-                    ))
-                }
-            };
+            config.cache.policy =
+                named::<CachePolicy>(&policy, "cache policy").map_err(|m| error("cache.policy", m))?;
         }
         if let Some(duration) = cache.duration {
             config.cache.duration_secs = cache_duration_secs(&duration).map_err(|m| error("cache.duration", m))?;
@@ -276,21 +269,21 @@ pub fn parse_provider_config(data: &[u8], name: &str) -> Result<ProviderConfig, 
     Ok(config)
 }
 
+/// The value named `name`, or "unknown WHAT "name", expected one of ..." (the names of [`Named`]).
+fn named<T: Named>(name: &str, what: &str) -> Result<T, String> {
+    T::from_name(name).ok_or_else(|| format!("unknown {what} {}, expected one of {}", go_quote(name), T::expected()))
+}
+
 pub(super) fn convert_source(index: usize, raw: RawSource) -> Result<Source, (String, String)> {
     let at = |field: &str| format!("sources[{index}].{field}");
-    let expected = SourceKind::ALL.map(|(n, _)| n).join(", ");
     let kind = match raw.kind {
-        None => return Err((at("type"), format!("required, expected one of {expected}"))),
-        Some(kind) => SourceKind::ALL
-            .iter()
-            .find(|(n, _)| *n == kind)
-            .map(|(_, k)| *k)
-            .ok_or_else(|| {
-                (
-                    at("type"),
-                    format!("unknown source type {}, expected one of {expected}", go_quote(&kind)),
-                )
-            })?,
+        None => {
+            return Err((
+                at("type"),
+                format!("required, expected one of {}", SourceKind::expected()),
+            ))
+        }
+        Some(kind) => named(&kind, "source type").map_err(|m| (at("type"), m))?,
     };
     let path = match (kind, raw.path) {
         (SourceKind::SearchPaths, Some(_)) => {
@@ -305,20 +298,7 @@ pub(super) fn convert_source(index: usize, raw: RawSource) -> Result<Source, (St
     };
     let format = match (kind, raw.format) {
         (_, None) => Format::Auto,
-        (SourceKind::DockerConfig, Some(format)) => match format.as_str() {
-            "auto" => Format::Auto,
-            "config.json" => Format::ConfigJson,
-            "dockercfg" => Format::DockerCfg,
-            _ => {
-                return Err((
-                    at("format"),
-                    format!(
-                        "unknown format {}, expected one of auto, config.json, dockercfg",
-                        go_quote(&format)
-                    ),
-                ))
-            }
-        },
+        (SourceKind::DockerConfig, Some(format)) => named(&format, "format").map_err(|m| (at("format"), m))?,
         (kind, Some(_)) => {
             return Err((
                 at("format"),

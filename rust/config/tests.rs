@@ -873,3 +873,26 @@ fn needs_url_render_is_accepted() {
     );
     assert!(validate_kubelet_config(&[("r.yaml".into(), yaml.into_bytes())]).is_ok());
 }
+
+// ---- Bounded cost (issue #10 defect 1) ----
+
+#[test]
+fn deeply_nested_config_is_refused_quickly() {
+    let text = format!("{HEAD}sources: {}", "[".repeat(64 * 1024));
+    let started = std::time::Instant::now();
+    let (path, message) = parse_err(&text);
+    // Before: 9 s (release build) for 64 KiB.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(path, "");
+    assert!(
+        message.starts_with("nested deeper than 64 levels at line 3"),
+        "{message}"
+    );
+    let json = format!("{{\"a\": [{}0]}}", "0,".repeat(crate::limits::MAX_DOCUMENT_NODES));
+    let e = parse_provider_config(json.as_bytes(), "c.json").unwrap_err();
+    assert!(e.message.contains("more than 250000 nodes"), "{}", e.message);
+}

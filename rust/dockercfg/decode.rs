@@ -7,6 +7,7 @@
 use super::{parse_entry_auth, DockerConfig, DockerConfigError, DockerConfigErrorKind};
 use crate::credential::{redact_userinfo, AuthEntry};
 use crate::go::json::go_fold_eq;
+use crate::limits::Excerpt;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -222,7 +223,7 @@ impl<'de> Visitor<'de> for StrictStrMap<'_, '_> {
             let name = self.name;
             let value = access.next_value_seed(StrictStr {
                 rec: self.rec,
-                path: || format!("{name}[{key:?}]"),
+                path: || format!("{name}[{}]", Excerpt::debug(&key)),
             })?;
             self.map.insert(key, value.unwrap_or_default());
         }
@@ -288,7 +289,7 @@ impl<'de> Visitor<'de> for LenientStrMap<'_> {
 
 /// Where an entry map sits, for messages: `auths["key"]` or, for `.dockercfg`, `["key"]`.
 fn entry_path(prefix: &str, key: &str) -> String {
-    format!("{prefix}[{:?}]", redact_userinfo(key))
+    format!("{prefix}[{}]", Excerpt::debug(&redact_userinfo(key)))
 }
 
 /// One entry (kubelet config.go `DockerConfigEntry.UnmarshalJSON`): `null` is an empty entry, an

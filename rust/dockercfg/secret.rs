@@ -4,6 +4,7 @@
 use super::{parse_docker_config, ConfigFormat, DockerConfig, DockerConfigError};
 use super::{DOCKERCFG_KEY, DOCKER_CONFIG_JSON_KEY, SECRET_TYPE_DOCKERCFG, SECRET_TYPE_DOCKER_CONFIG_JSON};
 use crate::go::base64::go_base64_decode;
+use crate::limits::{check_json, check_yaml, Excerpt};
 use serde::Deserialize as _;
 use serde_json::{Map, Value};
 
@@ -23,7 +24,8 @@ pub struct PullSecret {
 /// read as the kubelet's `MakeDockerKeyring` reads Secrets (docs/kubelet.md §d).
 ///
 /// - Format: JSON when the first non-whitespace byte is `{` or `[` (several concatenated JSON values
-///   are accepted), else YAML (several `---` documents). Empty documents and `null` are skipped; a
+///   are accepted), else YAML (several `---` documents). Either is first checked against the
+///   limits of [`crate::limits`] (size, nesting, node count), so that no parser does unbounded work. Empty documents and `null` are skipped; a
 ///   top-level array is read as a sequence of documents.
 /// - `kind: Secret`, or `kind: List` / `SecretList` whose `items` are Secrets (an item's `kind` may be
 ///   absent). Any other kind, or none, is an error naming it.
@@ -40,6 +42,7 @@ pub fn parse_secret_manifests(data: &[u8]) -> Result<Vec<PullSecret>, DockerConf
     match data.iter().find(|b| !b.is_ascii_whitespace()) {
         None => {}
         Some(b'{' | b'[') => {
+            check_json(data).map_err(|e| DockerConfigError::manifest(e.to_string()))?;
             let stream = serde_json::Deserializer::from_slice(data).into_iter::<Value>();
             for (i, doc) in stream.enumerate() {
                 let doc = doc.map_err(|e| manifest_json_error(&e))?;
@@ -47,6 +50,7 @@ pub fn parse_secret_manifests(data: &[u8]) -> Result<Vec<PullSecret>, DockerConf
             }
         }
         Some(_) => {
+            check_yaml(data).map_err(|e| DockerConfigError::manifest(e.to_string()))?;
             for (i, doc) in serde_norway::Deserializer::from_slice(data).enumerate() {
                 let doc = Value::deserialize(doc).map_err(|e| yaml_error(&e))?;
                 collect_document(&doc, &format!("document {}", i + 1), &mut out)?;
@@ -119,7 +123,8 @@ fn collect_document(doc: &Value, label: &str, out: &mut Vec<PullSecret>) -> Resu
                         Some(Value::String(kind)) if kind == "Secret" => {}
                         Some(Value::String(kind)) => {
                             return Err(DockerConfigError::manifest(format!(
-                                "{item_label}: kind {kind:?} is not a Secret"
+                                "{item_label}: kind {} is not a Secret",
+                                Excerpt::debug(kind)
                             )))
                         }
                         Some(_) => {
@@ -133,7 +138,8 @@ fn collect_document(doc: &Value, label: &str, out: &mut Vec<PullSecret>) -> Resu
                 Ok(())
             }
             Some(Value::String(kind)) => Err(DockerConfigError::manifest(format!(
-                "{label}: kind {kind:?} is not a Secret or List"
+                "{label}: kind {} is not a Secret or List",
+                Excerpt::debug(kind)
             ))),
             None | Some(Value::Null) => Err(DockerConfigError::manifest(format!(
                 "{label}: no kind (expected Secret or List)"

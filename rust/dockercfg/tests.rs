@@ -1388,3 +1388,37 @@ mod props {
         }
     }
 }
+
+// ---- Bounded cost (issue #10 defect 1) ----
+
+#[test]
+fn deeply_nested_yaml_manifest_is_refused_quickly() {
+    for opener in ["[", "{a: "] {
+        let text = format!("a: {}", opener.repeat(256 * 1024 / opener.len()));
+        let started = std::time::Instant::now();
+        let err = parse_secret_manifests(text.as_bytes()).unwrap_err();
+        // Before: 147 s (release build) for the `[` case; the scan is linear.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(err.kind, DockerConfigErrorKind::Manifest);
+        assert!(
+            err.message.starts_with("nested deeper than 64 levels at line 1"),
+            "{}",
+            err.message
+        );
+    }
+}
+
+#[test]
+fn huge_manifests_are_refused_before_a_tree_is_built() {
+    let n = crate::limits::MAX_DOCUMENT_NODES;
+    let yaml = format!("a: [{}0]", "0,".repeat(n));
+    let err = parse_secret_manifests(yaml.as_bytes()).unwrap_err();
+    assert!(err.message.contains("more than 250000 nodes"), "{}", err.message);
+    let json = format!("[{}0]", "0,".repeat(n));
+    let err = parse_secret_manifests(json.as_bytes()).unwrap_err();
+    assert!(err.message.contains("more than 250000 nodes"), "{}", err.message);
+}

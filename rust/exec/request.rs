@@ -2,6 +2,7 @@
 
 use super::{ApiVersion, MAX_REQUEST_BYTES};
 use crate::go::json::parse_strict_json;
+use crate::limits::Excerpt;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -188,7 +189,8 @@ fn decode_service_account_fields(object: &Map<String, Value>, request: &mut Requ
                     // Annotation keys are configured names (not secrets); values are not echoed.
                     other => {
                         return Err(request_error(format!(
-                            "serviceAccountAnnotations[{key:?}]: expected a string, got {}",
+                            "serviceAccountAnnotations[{}]: expected a string, got {}",
+                            Excerpt::debug(key),
                             json_type(other)
                         )))
                     }

@@ -4,15 +4,12 @@ use super::ApiVersion;
 use crate::credential::AuthEntry;
 use crate::go::duration::{format_go_duration, MAX_GO_DURATION_SECS};
 use crate::keyring::CacheKeyType;
+use crate::names::Named;
 use std::fmt::Write as _;
 
 /// The `cacheKeyType` string of the wire format (§e.2 step 7: exact case).
 pub fn cache_key_type_str(cache_key_type: CacheKeyType) -> &'static str {
-    match cache_key_type {
-        CacheKeyType::Image => "Image",
-        CacheKeyType::Registry => "Registry",
-        CacheKeyType::Global => "Global",
-    }
+    cache_key_type.name()
 }
 
 /// Appends `s` as a JSON string literal (quotes, backslash and control characters escaped,

@@ -1,6 +1,7 @@
 //! Go `time.Duration`: `Duration.String()` formatting and `time.ParseDuration` (Go `time/time.go`,
 //! `time/format.go`), for the kubelet's `cacheDuration` and `defaultCacheDuration` fields.
 
+use crate::limits::Excerpt;
 use std::fmt;
 use std::fmt::Write as _;
 
@@ -101,10 +102,17 @@ pub enum DurationError {
 impl fmt::Display for DurationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DurationError::Invalid { input } => write!(f, "time: invalid duration {input:?}"),
-            DurationError::MissingUnit { input } => write!(f, "time: missing unit in duration {input:?}"),
+            DurationError::Invalid { input } => write!(f, "time: invalid duration {}", Excerpt::debug(input)),
+            DurationError::MissingUnit { input } => {
+                write!(f, "time: missing unit in duration {}", Excerpt::debug(input))
+            }
             DurationError::UnknownUnit { unit, input } => {
-                write!(f, "time: unknown unit {unit:?} in duration {input:?}")
+                write!(
+                    f,
+                    "time: unknown unit {} in duration {}",
+                    Excerpt::debug(unit),
+                    Excerpt::debug(input)
+                )
             }
         }
     }
@@ -263,7 +271,7 @@ pub fn parse_go_duration_nanos(input: &str) -> Result<i64, DurationError> {
 /// ```
 pub fn parse_go_duration(s: &str) -> Result<std::time::Duration, String> {
     let nanos = parse_go_duration_nanos(s).map_err(|e| e.to_string())?;
-    let nanos = u64::try_from(nanos).map_err(|_| format!("negative duration {s:?}"))?;
+    let nanos = u64::try_from(nanos).map_err(|_| format!("negative duration {}", Excerpt::debug(s)))?;
     Ok(std::time::Duration::from_nanos(nanos))
 }
 

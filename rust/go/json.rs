@@ -3,6 +3,7 @@
 //! case-insensitive field names, and the strict decoders' rejection of a repeated object key
 //! (`sigs.k8s.io/json`, used by the kubelet for its config and exec responses).
 
+use crate::limits::Excerpt;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -395,7 +396,7 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
             if object.contains_key(&key) {
                 let named = self.known_keys.map_or(true, |known| known.contains(&key.as_str()));
                 return Err(if named {
-                    de::Error::custom(format_args!("duplicate key {key:?}"))
+                    de::Error::custom(format_args!("duplicate key {}", Excerpt::debug(&key)))
                 } else {
                     de::Error::custom("duplicate key")
                 });

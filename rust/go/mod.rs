@@ -10,7 +10,8 @@
 //! - [`base64`]: `encoding/base64` `StdEncoding` / `RawStdEncoding` decoding.
 //! - [`strconv`]: `strconv.Quote`, for messages worded like the kubelet's.
 //!
-//! Each item names the Go function it follows; none of them depends on another part of the crate.
+//! Each item names the Go function it follows; none of them depends on another part of the crate
+//! but the leaves [`crate::limits`] (bounded quoting in messages) and [`crate::credential`] (redaction).
 
 pub mod base64;
 pub mod duration;

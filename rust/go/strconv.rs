@@ -1,9 +1,16 @@
 //! Go `strconv.Quote`, so that messages quote values the way the kubelet's own messages do.
 
+use crate::limits::Excerpt;
 use std::fmt::Write as _;
 
-/// Go `strconv.Quote`-style quoting for messages (printable Unicode kept).
+/// Go `strconv.Quote`-style quoting for messages (printable Unicode kept), bounded like every
+/// input a message quotes ([`Excerpt`]: a long value is cut, with `…` and its length).
 pub(crate) fn go_quote(s: &str) -> String {
+    Excerpt::with(s, go_quote_whole).to_string()
+}
+
+/// [`go_quote`] of the whole text.
+fn go_quote_whole(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

@@ -21,6 +21,8 @@
 //! NOTE: decoded bytes that are not UTF-8 (e.g. `%FF`) are replaced with U+FFFD; such keys cannot
 //! match a valid image reference either way.
 
+use crate::credential::redact_with;
+use crate::limits::Excerpt;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -44,9 +46,14 @@ pub struct UrlError {
     pub reason: String,
 }
 
+/// A piece of a URL as a message quotes it: credentials redacted, bounded.
+fn shown(piece: &str) -> String {
+    Excerpt::debug(&redact(piece)).to_string()
+}
+
 impl fmt::Display for UrlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "parse {:?}: {}", self.input, self.reason)
+        write!(f, "parse {}: {}", Excerpt::debug(&self.input), self.reason)
     }
 }
 impl std::error::Error for UrlError {}
@@ -307,7 +314,7 @@ fn parse_host(host: &str) -> Result<Cow<'_, str>, String> {
         let close = host.rfind(']').ok_or_else(|| "missing ']' in host".to_owned())?;
         let colon_port = host.get(close + 1..).unwrap_or("");
         if !valid_optional_port(colon_port) {
-            return Err(format!("invalid port {colon_port:?} after host"));
+            return Err(format!("invalid port {} after host", shown(colon_port)));
         }
         let hostname = host.get(1..close).unwrap_or("");
         let unescaped: Cow<'_, str> = match hostname.find("%25") {
@@ -327,7 +334,7 @@ fn parse_host(host: &str) -> Result<Cow<'_, str>, String> {
     if let Some(i) = host.rfind(':') {
         let colon_port = host.get(i..).unwrap_or("");
         if !valid_optional_port(colon_port) {
-            return Err(format!("invalid port {colon_port:?} after host"));
+            return Err(format!("invalid port {} after host", shown(colon_port)));
         }
     }
     unescape(host, Mode::Host)
@@ -335,7 +342,7 @@ fn parse_host(host: &str) -> Result<Cow<'_, str>, String> {
 
 /// Go `netip.ParseAddr` on a bracketed host, which must be IPv6 (optionally with a non-empty zone).
 fn check_ipv6_literal(s: &str) -> Result<(), String> {
-    let invalid = |why: &str| Err(format!("invalid host: ParseAddr({s:?}): {why}"));
+    let invalid = |why: &str| Err(format!("invalid host: ParseAddr({}): {why}", shown(s)));
     match s.find(['.', ':', '%']).and_then(|i| s.as_bytes().get(i)) {
         Some(b':') => {}
         // IPv4 is never allowed in brackets; anything else with a dot first is not an address at all.
@@ -419,7 +426,7 @@ fn unhex(c: u8) -> u8 {
 /// Go `unescape` (no `+` handling: only query components decode `+`, and queries are dropped).
 fn unescape(input: &str, mode: Mode) -> Result<Cow<'_, str>, String> {
     let bytes = input.as_bytes();
-    let escape_error = |bad: &[u8]| format!("invalid URL escape {:?}", String::from_utf8_lossy(bad));
+    let escape_error = |bad: &[u8]| format!("invalid URL escape {}", shown(&String::from_utf8_lossy(bad)));
     let mut escapes = 0usize;
     let mut pos = 0usize;
     while let Some(&byte) = bytes.get(pos) {
@@ -503,20 +510,10 @@ fn escape(s: &str, mode: Mode) -> String {
     out
 }
 
-/// Replace a `userinfo@` in the authority of `raw` with `***@` so errors never show a password.
+/// Replace a `userinfo@` (and anything else before the last `@`, see
+/// [`redact_userinfo`](crate::credential::redact_userinfo)) with `***@` so errors never show a password.
 fn redact(raw: &str) -> String {
-    let start = raw.find("//").map_or(0, |i| i + 2);
-    let after = raw.get(start..).unwrap_or("");
-    let end = after.find(['/', '?', '#']).unwrap_or(after.len());
-    let authority = after.get(..end).unwrap_or("");
-    match authority.rfind('@') {
-        Some(at) => format!(
-            "{}***{}",
-            raw.get(..start).unwrap_or(""),
-            raw.get(start + at..).unwrap_or("")
-        ),
-        None => raw.to_owned(),
-    }
+    redact_with(raw, "***").into_owned()
 }
 
 #[cfg(test)]

@@ -142,12 +142,34 @@ fn read_varint(data: &[u8], at: &mut usize) -> Option<u64> {
 /// NOTE: decoding here instead of with the generated classes saves a Python string per image, per
 /// request in flight (measured: the daemon's RSS under 32 concurrent 1,000-image batches).
 pub fn decode_batch_images(data: &[u8]) -> Result<Vec<&str>, CoreError> {
+    let mut images = Vec::new();
+    scan_batch_images(data, |image, _, _| images.push(image))?;
+    Ok(images)
+}
+
+/// Cuts a serialized `BatchGetCredentialsRequest` into byte ranges of at most `per_slice` images each
+/// (`(start, end, images)`, in order, cut at field boundaries): `decode_batch_images(&data[start..end])`
+/// is that slice's images. One scan, so encoding a large batch slice by slice decodes it once.
+pub fn batch_slices(data: &[u8], per_slice: usize) -> Result<Vec<(usize, usize, usize)>, CoreError> {
+    let per_slice = per_slice.max(1);
+    let mut slices: Vec<(usize, usize, usize)> = Vec::new();
+    scan_batch_images(data, |_, start, end| match slices.last_mut() {
+        Some(last) if last.2 < per_slice => {
+            last.1 = end;
+            last.2 += 1;
+        }
+        _ => slices.push((start, end, 1)),
+    })?;
+    Ok(slices)
+}
+
+/// Calls `on_image(image, field_start, field_end)` for each `images` field of `data`, in order.
+fn scan_batch_images<'a>(data: &'a [u8], mut on_image: impl FnMut(&'a str, usize, usize)) -> Result<(), CoreError> {
     let malformed = |what: &str, at: usize| {
         CoreError::Request(RequestError {
             message: format!("malformed BatchGetCredentialsRequest: {what} at byte {at}"),
         })
     };
-    let mut images = Vec::new();
     let mut at = 0;
     while at < data.len() {
         let start = at;
@@ -173,7 +195,7 @@ pub fn decode_batch_images(data: &[u8]) -> Result<Vec<&str>, CoreError> {
                 if field == 1 {
                     let bytes = data.get(at..end).unwrap_or_default();
                     let image = std::str::from_utf8(bytes).map_err(|_| malformed("image that is not UTF-8", start))?;
-                    images.push(image);
+                    on_image(image, start, end);
                 }
                 at = end;
             }
@@ -183,7 +205,7 @@ pub fn decode_batch_images(data: &[u8]) -> Result<Vec<&str>, CoreError> {
             return Err(malformed("field number 0", start));
         }
     }
-    Ok(images)
+    Ok(())
 }
 
 #[cfg(test)]

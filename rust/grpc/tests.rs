@@ -79,3 +79,32 @@ fn a_batch_reports_bad_images_in_place() {
     assert!(text.contains("docker.io/library/nginx"));
     assert!(text.contains("invalid_format"));
 }
+
+#[test]
+fn batch_slices_cut_at_field_boundaries_and_decode_to_the_same_images() {
+    // Images interleaved with the other fields (a map entry, the namespace): each slice decodes to
+    // its part of the images, the concatenation of the slices is the whole list.
+    let mut req = Vec::new();
+    let images: Vec<String> = (0..10).map(|i| format!("img{i}")).collect();
+    for (i, image) in images.iter().enumerate() {
+        req.extend_from_slice(&[0x0a, u8::try_from(image.len()).unwrap()]);
+        req.extend_from_slice(image.as_bytes());
+        if i == 4 {
+            req.extend_from_slice(&[0x22, 2, b'n', b's']);
+        }
+    }
+    for per_slice in [1, 3, 4, 10, 99] {
+        let slices = batch_slices(&req, per_slice).unwrap();
+        assert_eq!(slices.len(), images.len().div_ceil(per_slice), "{per_slice}");
+        let mut seen = Vec::new();
+        for (start, end, count) in slices {
+            let part = decode_batch_images(&req[start..end]).unwrap();
+            assert_eq!(part.len(), count);
+            assert!(count <= per_slice);
+            seen.extend(part);
+        }
+        assert_eq!(seen, images.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    assert_eq!(batch_slices(&[], 4).unwrap(), vec![]);
+    assert!(batch_slices(&[0x0a, 9, b'x'], 4).is_err());
+}

@@ -6,8 +6,10 @@
 //! then requires equal ports, equal label counts, the target path to start with the pattern path
 //! (plain string prefix) and every pattern label to `filepath.Match` its target label.
 
+use crate::credential::redact_userinfo;
 use crate::go::filepath::filepath_match;
 use crate::go::url::{parse_schemeless_ref, split_host_port};
+use crate::limits::Excerpt;
 use std::fmt;
 
 /// Why a pattern did not match a target (for `explain`). Display is a short human phrase.
@@ -57,20 +59,38 @@ pub enum Mismatch {
     },
 }
 
+/// A piece of a pattern (a registry key) as a message shows it: credentials redacted, bounded.
+fn shown(piece: &str) -> String {
+    Excerpt::debug(&redact_userinfo(piece)).to_string()
+}
+
 impl fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Mismatch::Unparseable { what, reason } => write!(f, "{what} does not parse: {reason}"),
-            Mismatch::Port { pattern, target } => write!(f, "port {pattern:?} != {target:?}"),
+            Mismatch::Port { pattern, target } => {
+                write!(f, "port {} != {}", shown(pattern), Excerpt::debug(target))
+            }
             Mismatch::LabelCount { pattern, target } => {
                 let s = if *pattern == 1 { "" } else { "s" };
                 write!(f, "{pattern} label{s}, image has {target}")
             }
-            Mismatch::PathPrefix { pattern, target } => write!(f, "path {pattern:?} is not a prefix of {target:?}"),
+            Mismatch::PathPrefix { pattern, target } => write!(
+                f,
+                "path {} is not a prefix of {}",
+                shown(pattern),
+                Excerpt::debug(target)
+            ),
             Mismatch::Label { index, pattern, target } => {
-                write!(f, "label {} {pattern:?} does not match {target:?}", index + 1)
+                write!(
+                    f,
+                    "label {} {} does not match {}",
+                    index + 1,
+                    shown(pattern),
+                    Excerpt::debug(target)
+                )
             }
-            Mismatch::BadPattern { label } => write!(f, "label {label:?} is not a valid glob"),
+            Mismatch::BadPattern { label } => write!(f, "label {} is not a valid glob", shown(label)),
         }
     }
 }

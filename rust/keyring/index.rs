@@ -1,7 +1,7 @@
 //! One `BasicDockerKeyring` (docs/kubelet.md §c.1, §c.3), indexed as the module docs describe.
 
-use super::{is_default_registry_match, normalize_key, Explanation, Rejection, DEFAULT_REGISTRY_KEY};
-use crate::credential::{AuthEntry, Credential, Extra, Layout};
+use super::{is_default_registry_match, normalize_key, Explanation, Nearest, Rejection, DEFAULT_REGISTRY_KEY};
+use crate::credential::{redact_userinfo, AuthEntry, Credential, Extra, Layout};
 use crate::go::url::parse_schemeless_ref;
 use crate::hostglob::{explain_match, match_labels, urls_match_str, HostParts};
 use std::borrow::Cow;
@@ -651,7 +651,13 @@ impl BasicKeyring {
         out
     }
 
-    pub(super) fn explain_into<'a>(&'a self, image: &str, t: Option<&Parts<'_>>, ex: &mut Explanation<'a>) {
+    pub(super) fn explain_into<'a>(
+        &'a self,
+        image: &str,
+        t: Option<&Parts<'_>>,
+        ex: &mut Explanation<'a>,
+        rejected: &mut Nearest<'_>,
+    ) {
         let start = ex.credentials.len();
         let fallback = self.lookup_parsed(image, t, &mut ex.credentials);
         ex.fallback.resize(ex.credentials.len(), fallback);
@@ -675,8 +681,8 @@ impl BasicKeyring {
                 });
             }
             for c in self.creds_of(k) {
-                ex.rejected.push(Rejection {
-                    key: c.key().to_owned(),
+                rejected.offer(key, || Rejection {
+                    key: redact_userinfo(c.key()).into_owned(),
                     raw_key: c.raw_key().to_owned(),
                     source: c.source().to_owned(),
                     reason: reason.clone(),

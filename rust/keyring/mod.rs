@@ -59,7 +59,9 @@ pub const DEFAULT_REGISTRY_KEY: &str = "index.docker.io";
 /// A key that matched nothing for an image, and why (for `explain`); one per credential of the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    /// The normalised key that did not match.
+    /// The normalised key that did not match, as it may be shown: through
+    /// [`redact_userinfo`](crate::credential::redact_userinfo) (a key the kubelet normalises from
+    /// `HTTPS://user:secret@host` still holds the secret).
     pub key: String,
     /// The key as written (may hold a `user:password@` part: do not show it unredacted).
     pub raw_key: String,
@@ -77,8 +79,90 @@ pub struct Explanation<'a> {
     /// Parallel to `credentials`: `true` when the credential came from the `index.docker.io`
     /// default-registry fallback (§c.3 step 3) rather than from its key matching the image.
     pub fallback: Vec<bool>,
-    /// Every credential whose key did not match, with the reason (groups in order, keys descending).
+    /// Credentials whose key did not match, with the reason: all of them when there are at most
+    /// [`MAX_EXPLAIN_REJECTED`](crate::limits::MAX_EXPLAIN_REJECTED), else that many of the nearest
+    /// to the image (same host first, then same domain, then the rest), listed in kubelet order
+    /// (groups in order, keys descending) either way.
     pub rejected: Vec<Rejection>,
+    /// How many credentials did not match in all: callers say "and N more" for the difference.
+    pub rejected_total: usize,
+}
+
+/// Collects the rejections an explanation lists: at most `limit`, the nearest to the image.
+pub(super) struct Nearest<'i> {
+    image_host: &'i str,
+    limit: usize,
+    /// `(nearness, order seen, rejection)`.
+    picked: Vec<(u8, usize, Rejection)>,
+    seen: usize,
+}
+
+/// The host of a key or image (the text before the first `/`), without a port.
+fn bare_host(text: &str) -> &str {
+    let host = text.split('/').next().unwrap_or_default();
+    match host.rsplit_once(':') {
+        Some((h, port)) if !port.contains(']') => h,
+        _ => host,
+    }
+}
+
+/// The last two DNS labels of a host (`quay.io` of `a.b.quay.io`).
+fn domain(host: &str) -> &str {
+    let mut dots = host.rmatch_indices('.').map(|(i, _)| i);
+    dots.nth(1).and_then(|i| host.get(i + 1..)).unwrap_or(host)
+}
+
+impl<'i> Nearest<'i> {
+    pub(super) fn new(image: &'i str, limit: usize) -> Self {
+        Nearest {
+            image_host: bare_host(image),
+            limit,
+            picked: Vec::new(),
+            seen: 0,
+        }
+    }
+
+    /// 0: same host as the image; 1: same domain; 2: anything else.
+    fn nearness(&self, key: &str) -> u8 {
+        let host = bare_host(key);
+        if host.eq_ignore_ascii_case(self.image_host) {
+            0
+        } else if domain(host).eq_ignore_ascii_case(domain(self.image_host)) {
+            1
+        } else {
+            2
+        }
+    }
+
+    /// Offers the rejection of a credential of `key`; `make` builds it only when it is kept.
+    pub(super) fn offer(&mut self, key: &str, make: impl FnOnce() -> Rejection) {
+        let order = self.seen;
+        self.seen += 1;
+        let near = self.nearness(key);
+        if self.picked.len() < self.limit {
+            self.picked.push((near, order, make()));
+            return;
+        }
+        // Full: replace the farthest (the latest of the farthest) when this one is nearer.
+        let worst = self
+            .picked
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, (n, o, _))| (*n, *o))
+            .map(|(i, (n, _, _))| (i, *n));
+        if let Some((i, n)) = worst {
+            if near < n {
+                self.picked.swap_remove(i);
+                self.picked.push((near, order, make()));
+            }
+        }
+    }
+
+    /// The kept rejections in the order they were offered, and how many were offered.
+    pub(super) fn finish(mut self) -> (Vec<Rejection>, usize) {
+        self.picked.sort_unstable_by_key(|(_, o, _)| *o);
+        (self.picked.into_iter().map(|(_, _, r)| r).collect(), self.seen)
+    }
 }
 
 /// Kubelet key normalisation (§c.1): `None` when the kubelet would log "invalid, ignoring".

@@ -2,10 +2,12 @@
 //! map of an exec response that survives the kubelet's response cache (docs/kubelet.md §e.2 steps 7-9).
 
 use super::index::{BasicKeyring, Parts};
-use super::{is_default_registry_match, normalize_key, Explanation, DEFAULT_REGISTRY_KEY};
+use super::{is_default_registry_match, normalize_key, Explanation, Nearest, DEFAULT_REGISTRY_KEY};
 use crate::credential::{AuthEntry, Credential};
 use crate::go::url::{escape_host, escape_path, parse_schemeless_ref};
 use crate::hostglob::{explain_match, HostParts};
+use crate::limits::MAX_EXPLAIN_REJECTED;
+use crate::names::Named;
 use std::collections::{BTreeSet, HashMap};
 
 /// How the kubelet may cache a plugin response (§e.2 step 7).
@@ -30,6 +32,25 @@ pub enum CachePolicy {
     Registry,
     /// `Global` when exact, else `Image`.
     Global,
+}
+
+impl Named for CacheKeyType {
+    /// The exact spelling of the wire format (docs/kubelet.md §e.2 step 7).
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("Image", CacheKeyType::Image),
+        ("Registry", CacheKeyType::Registry),
+        ("Global", CacheKeyType::Global),
+    ];
+}
+
+impl Named for CachePolicy {
+    /// The names of `cache.policy` and `--cache-policy` (docs/provider-config.md).
+    const NAMES: &'static [(&'static str, Self)] = &[
+        ("auto", CachePolicy::Auto),
+        ("Image", CachePolicy::Image),
+        ("Registry", CachePolicy::Registry),
+        ("Global", CachePolicy::Global),
+    ];
 }
 
 /// The `auth` map of a kubelet response: keys (in no particular order, they are a JSON map) whose
@@ -77,7 +98,9 @@ impl Keyring {
         out
     }
 
-    /// The credentials of `lookup`, plus every other credential with the reason its key did not match.
+    /// The credentials of `lookup`, plus the other credentials with the reason their key did not
+    /// match: at most [`MAX_EXPLAIN_REJECTED`] of them, the nearest to the image, and their count
+    /// (an explanation stays small whatever the size of the keyring).
     pub fn explain(&self, image: &str) -> Explanation<'_> {
         let parsed = parse_schemeless_ref(image).ok();
         let parts = parsed.as_ref().map(|u| Parts::of(&u.host, &u.path));
@@ -85,10 +108,13 @@ impl Keyring {
             credentials: Vec::new(),
             fallback: Vec::new(),
             rejected: Vec::new(),
+            rejected_total: 0,
         };
+        let mut rejected = Nearest::new(image, MAX_EXPLAIN_REJECTED);
         for g in &self.groups {
-            g.explain_into(image, parts.as_ref(), &mut ex);
+            g.explain_into(image, parts.as_ref(), &mut ex, &mut rejected);
         }
+        (ex.rejected, ex.rejected_total) = rejected.finish();
         ex
     }
 

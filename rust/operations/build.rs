@@ -1,8 +1,10 @@
 //! Building the merged keyring from the contents of its sources.
 
+use crate::credential::redact_userinfo;
 use crate::dockercfg::{self, ConfigFormat, DockerConfig};
 use crate::keyring::BasicKeyring;
 use crate::keyring::Keyring;
+use crate::limits::Excerpt;
 use crate::CoreError;
 
 /// What one source file holds. `B` is the buffer of a file's bytes: the caller's own (the Python
@@ -81,7 +83,8 @@ fn add_all(group: &mut BasicKeyring, name: &str, config: DockerConfig, warnings:
     for raw_key in group.add_all(config.entries, name) {
         // kubelet keyring.go Add: an entry whose key does not parse as a URL is logged and ignored.
         warnings.push(format!(
-            "{name}: registry key {raw_key:?} is not a valid URL, ignoring it"
+            "{name}: registry key {} is not a valid URL, ignoring it",
+            Excerpt::debug(&redact_userinfo(&raw_key))
         ));
     }
 }

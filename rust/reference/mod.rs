@@ -17,6 +17,7 @@ pub use grammar::{is_identifier, parse};
 pub use normalize::{parse_docker_ref, parse_named, parse_normalized_named};
 pub use view::{default_pull_policy, ReferenceView};
 
+use crate::limits::Excerpt;
 use grammar::Spans;
 use normalize::normalized_remote;
 use std::borrow::Cow;
@@ -127,7 +128,9 @@ impl ReferenceErrorKind {
 
 /// A reference that failed to parse: the error class and the input exactly as given.
 ///
-/// `Display` is `invalid reference "<input, Rust-escaped>": <Go message of docs/reference.md §4>`.
+/// `Display` is `invalid reference "<input, Rust-escaped>": <Go message of docs/reference.md §4>`;
+/// an input longer than [`MAX_QUOTED_BYTES`](crate::limits::MAX_QUOTED_BYTES) is quoted in part
+/// ([`Excerpt`]), here and in the message; `input` keeps all of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReferenceError {
     /// The error class (docs/reference.md §4).
@@ -163,13 +166,13 @@ impl fmt::Display for MessageOf<'_> {
             ReferenceErrorKind::NormalizedNameIsIdentifier => write!(
                 f,
                 "invalid repository name ({}), cannot specify 64-byte hexadecimal strings",
-                input.escape_debug()
+                Excerpt::escaped(input)
             ),
             // normalize.go: fmt.Errorf("invalid reference format: repository name (%s) must be lowercase", remote)
             ReferenceErrorKind::NormalizedNameNotLowercase => write!(
                 f,
                 "invalid reference format: repository name ({}) must be lowercase",
-                normalized_remote(input).escape_debug()
+                Excerpt::escaped(&normalized_remote(input))
             ),
             kind => f.write_str(kind.go_message()),
         }
@@ -178,7 +181,12 @@ impl fmt::Display for MessageOf<'_> {
 
 impl fmt::Display for ReferenceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid reference {:?}: {}", self.input, MessageOf(self))
+        write!(
+            f,
+            "invalid reference {}: {}",
+            Excerpt::debug(&self.input),
+            MessageOf(self)
+        )
     }
 }
 impl std::error::Error for ReferenceError {}

@@ -1,8 +1,8 @@
 """``pullkey serve``: its flags, the mapping flags -> :class:`pullkey.service.Options` and
 :class:`ServerSettings`, and ``main`` (exit codes).
 
-NOTE: the source flags (``--config`` ... ``--cache-duration``) are the global flags every entry point
-shares; they are declared in :func:`add_source_flags` and mapped in :func:`build_options` only.
+NOTE: the source flags (``--config`` ... ``--cache-duration``, ``--v``) are the flags every entry point
+shares: declared and mapped by :mod:`pullkey.options` (``add_source_flags``, ``options_from``) only.
 """
 
 from __future__ import annotations
@@ -10,32 +10,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
 from pullkey import errors
-from pullkey._core import parse_duration_seconds
+from pullkey.options import Options, add_source_flags, options_from
 from pullkey.server import defaults, logs, memory
 from pullkey.server.app import ServerSettings, serve
+from pullkey.server.flags import add_hardening_flags, with_hardening
 from pullkey.server.listen import ListenError, UsageError, default_listen
-from pullkey.service import Options
 
 log = logging.getLogger("pullkey.grpc")
-
-
-def add_source_flags(p: argparse.ArgumentParser) -> None:
-    """The global flags (cli.py may pass them after ``serve``)."""
-    p.add_argument(
-        "--config", default=os.environ.get("PULLKEY_CONFIG"), help="pullkey config file (env PULLKEY_CONFIG)"
-    )
-    p.add_argument(
-        "--root-dir", default=os.environ.get("PULLKEY_ROOT_DIR"), help="kubelet root dir (env PULLKEY_ROOT_DIR)"
-    )
-    p.add_argument("--search-policy", choices=("merge", "first"), default=None)
-    p.add_argument("--strict", action="store_true", default=None, help="a malformed source is an error")
-    p.add_argument("--cache-policy", choices=("auto", "Image", "Registry", "Global"), default=None)
-    p.add_argument("--cache-duration", default=None, help="cacheDuration of answers, a Go duration (default 5m)")
 
 
 def build_options(
@@ -47,18 +32,11 @@ def build_options(
     cache_policy: str | None = None,
     cache_duration: str | None = None,
 ) -> Options:
-    """:class:`pullkey.service.Options` from the global flags (unset ones keep the service's defaults).
-
-    ``cache_duration`` is a Go duration string ("5m"); raises ``ConfigError`` when malformed.
-    """
-    return Options(
-        config=config,
-        root_dir=root_dir,
-        search_policy=search_policy,
-        strict=strict,
-        cache_policy=cache_policy,
-        cache_duration=None if cache_duration is None else parse_duration_seconds(cache_duration),
-    )
+    """:class:`pullkey.options.Options` from the shared flags' values (for tests and embedders; the
+    command line goes through :func:`pullkey.options.options_from` like every other entry point).
+    ``cache_duration`` is a Go duration string ("5m"); raises ``ConfigError`` when malformed."""
+    values = {"config": config, "root_dir": root_dir, "search_policy": search_policy, "strict": strict}
+    return options_from({**values, "cache_policy": cache_policy, "cache_duration": cache_duration})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="pullkey serve",
         description="Serve pullkey.v1.CredentialService (plus grpc.health.v1 and reflection) over gRPC.",
+        allow_abbrev=False,
     )
     p.add_argument(
         "--listen",
@@ -100,23 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
         default="info",
         help="level of pullkey's own records (grpc and asyncio: warning, or error with --log-level error)",
     )
-    add_source_flags(p)
-    # klog-style verbosity, as kubelet configs written for other plugins pass it
-    p.add_argument("-v", "--v", dest="verbosity", metavar="N", type=int, default=None, help=logs.VERBOSITY_HELP)
+    add_source_flags(p)  # the shared flag table (pullkey.options), --v included: see logs.VERBOSITY_HELP
+    add_hardening_flags(p)
+    p.epilog = logs.VERBOSITY_HELP
     return p
 
 
 def settings_from(args: argparse.Namespace) -> tuple[Options, ServerSettings]:
     """The parsed flags as the resolver's options and the server's settings; raises :class:`UsageError`."""
     try:
-        options = build_options(
-            args.config,
-            args.root_dir,
-            args.search_policy,
-            strict=args.strict,
-            cache_policy=args.cache_policy,
-            cache_duration=args.cache_duration,
-        )
+        options = options_from(vars(args))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     settings = ServerSettings(
@@ -133,6 +105,7 @@ def settings_from(args: argparse.Namespace) -> tuple[Options, ServerSettings]:
         watch_interval=args.watch_interval,
         metrics_listen=args.metrics_listen,
     )
+    settings = with_hardening(settings, args)
     return options, settings
 
 
@@ -143,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["--"]:  # `pullkey serve -- --listen ...`: cli.py hands over everything after `serve`
         argv = argv[1:]
     args = parser.parse_args(argv)
-    logs.configure_logging(args.log_format, args.log_level, args.verbosity)
+    logs.configure_logging(args.log_format, args.log_level, getattr(args, "verbosity", None))
     memory.tune_allocator()  # before gRPC starts its threads
     try:
         options, settings = settings_from(args)

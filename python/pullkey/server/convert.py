@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from google.protobuf import duration_pb2
 
 from pullkey._core import Credential, Reference
+from pullkey._types import KeyringExplanation
 from pullkey.service import Answer
 from pullkey.v1 import credential_pb2
 
@@ -39,19 +37,21 @@ def answer_to_pb(answer: Answer) -> credential_pb2.GetCredentialsResponse:
     )
 
 
-def explain_to_pb(image: str, explained: Mapping[str, Any]) -> credential_pb2.ExplainResponse:
-    """The resolver's ``explain`` object, keeping only the fields the message has (none is a secret)."""
+def explain_to_pb(image: str, explained: KeyringExplanation) -> credential_pb2.ExplainResponse:
+    """The resolver's ``explain`` object, keeping only the fields the message has (none is a secret): the
+    core lists at most ``_core.MAX_EXPLAIN_REJECTED`` non-matching keys, the nearest first, and counts them all."""
     return credential_pb2.ExplainResponse(
         image=image,
-        repository=explained.get("repository") or "",
+        repository=explained["repository"],
         credentials=[
             credential_pb2.ExplainedCredential(key=c["key"], username=c["username"], source=c["source"])
-            for c in explained.get("credentials") or ()
+            for c in explained["credentials"]
         ],
         rejected=[
             credential_pb2.RejectedKey(key=r["key"], source=r["source"], reason=r["reason"])
-            for r in explained.get("rejected") or ()
+            for r in explained["rejected"]
         ],
+        rejected_total=explained["rejected_total"],
     )
 
 

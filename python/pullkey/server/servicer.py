@@ -3,6 +3,7 @@ and returns the answer; errors go to the interceptor (:mod:`pullkey.server.inter
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -39,12 +40,13 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
         return await self._daemon.batch(request, context)
 
     async def Explain(self, request: pb.ExplainRequest, context: Context) -> pb.ExplainResponse:
-        self._daemon.ensure_loaded()
-        if request.service_account_token:
-            resolver = self._daemon.resolver
-            explained = resolver.explain_token(request.image, request.service_account_token)
-            return tenant_explain_to_pb(explain_to_pb(request.image, explained), explained.get("tenant"))
-        return explain_to_pb(request.image, self._daemon.resolver.explain(request.image))
+        if request.service_account_token:  # which credential set the token gets, and why not the others
+            self._daemon.ensure_loaded()
+            resolver, token = self._daemon.resolver, request.service_account_token
+            async with self._daemon.explain_slots:
+                explained = await asyncio.to_thread(resolver.explain_token, request.image, token)
+            return tenant_explain_to_pb(explain_to_pb(request.image, explained), explained["tenant"])
+        return explain_to_pb(request.image, await self._daemon.explain(request.image))
 
     async def ParseReference(self, request: pb.ParseReferenceRequest, context: Context) -> pb.ParseReferenceResponse:
         return reference_to_pb(parse_reference(request.reference, normalize=request.normalize))
@@ -69,7 +71,12 @@ def add_servicer(servicer: CredentialServicer, server: grpc.aio.Server) -> None:
     """Like the generated ``add_CredentialServiceServicer_to_server``, with :func:`_serialize` for responses."""
     methods = credential_pb2.DESCRIPTOR.services_by_name["CredentialService"].methods
     handlers = {
-        m.name: grpc.unary_unary_rpc_method_handler(
+        # NOTE: batch answers go out as the one message of a unary-stream handler (interceptor.ANSWER_STREAMED)
+        m.name: (
+            grpc.unary_stream_rpc_method_handler
+            if m.name == "BatchGetCredentials"
+            else grpc.unary_unary_rpc_method_handler
+        )(
             getattr(servicer, m.name),
             # NOTE: batch requests reach the servicer as bytes: the core reads the images from them
             # directly, with no Python string per image.

@@ -1,4 +1,7 @@
-"""Source watching by polling (mtime, size, inode; no inotify dependency): reload when a watched path changes."""
+"""Source watching by polling (mtime, size, inode; no inotify dependency): reload when a watched path changes.
+
+The watched paths are every source the resolver read (or looked for) and the pullkey config file itself.
+"""
 
 from __future__ import annotations
 
@@ -44,14 +47,14 @@ async def watch(daemon: Daemon, interval: float) -> None:
     """Reload ``daemon`` when one of its resolver's watched paths changes; retry a failed first load."""
 
     def paths() -> list[str]:
-        return daemon.resolver.watched_paths()  # none before a successful load
+        return daemon.watched_paths()  # before a successful load: the config file only
 
     snapshot = {p: stat_key(p) for p in paths()}
     retry_every = max(0.5, 5 * interval)
     next_retry = time.monotonic() + retry_every
     while True:
         await asyncio.sleep(interval)
-        if not daemon.loaded and not snapshot and time.monotonic() >= next_retry:
+        if not daemon.loaded and time.monotonic() >= next_retry:
             # nothing loaded, so the resolver knows no path to watch: retry the load now and then
             next_retry = time.monotonic() + retry_every
             await daemon.reload("retry")

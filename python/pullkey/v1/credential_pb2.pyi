@@ -421,6 +421,7 @@ class ExplainResponse(_message.Message):
     REPOSITORY_FIELD_NUMBER: _builtins.int
     CREDENTIALS_FIELD_NUMBER: _builtins.int
     REJECTED_FIELD_NUMBER: _builtins.int
+    REJECTED_TOTAL_FIELD_NUMBER: _builtins.int
     IDENTITY_FIELD_NUMBER: _builtins.int
     CREDENTIAL_SET_FIELD_NUMBER: _builtins.int
     CREDENTIAL_SETS_FIELD_NUMBER: _builtins.int
@@ -428,6 +429,8 @@ class ExplainResponse(_message.Message):
     TOKEN_ERROR_FIELD_NUMBER: _builtins.int
     image: _builtins.str
     repository: _builtins.str
+    rejected_total: _builtins.int
+    """How many keys do not apply in all ("and N more" = rejected_total - len(rejected))."""
     identity: _builtins.str
     """With a token (credential sets configured): "namespace/serviceaccount" it proves (empty when
     rejected), the chosen set (empty: node sources only), every set's verdict in config order, and
@@ -441,7 +444,9 @@ class ExplainResponse(_message.Message):
         """Applying credentials in kubelet order (redacted)."""
 
     @_builtins.property
-    def rejected(self) -> _containers.RepeatedCompositeFieldContainer[Global___RejectedKey]: ...
+    def rejected(self) -> _containers.RepeatedCompositeFieldContainer[Global___RejectedKey]:
+        """Keys that do not apply, at most the server's limit of them (100), in keyring order."""
+
     @_builtins.property
     def credential_sets(self) -> _containers.RepeatedCompositeFieldContainer[Global___CredentialSetVerdict]: ...
     def __init__(
@@ -451,6 +456,7 @@ class ExplainResponse(_message.Message):
         repository: _builtins.str = ...,
         credentials: _abc.Iterable[Global___ExplainedCredential] | None = ...,
         rejected: _abc.Iterable[Global___RejectedKey] | None = ...,
+        rejected_total: _builtins.int = ...,
         identity: _builtins.str = ...,
         credential_set: _builtins.str = ...,
         credential_sets: _abc.Iterable[Global___CredentialSetVerdict] | None = ...,
@@ -459,7 +465,7 @@ class ExplainResponse(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credential_set", b"credential_set", "credential_sets", b"credential_sets", "credentials", b"credentials", "identity", b"identity", "image", b"image", "rejected", b"rejected", "repository", b"repository", "token_error", b"token_error", "token_error_code", b"token_error_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credential_set", b"credential_set", "credential_sets", b"credential_sets", "credentials", b"credentials", "identity", b"identity", "image", b"image", "rejected", b"rejected", "rejected_total", b"rejected_total", "repository", b"repository", "token_error", b"token_error", "token_error_code", b"token_error_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -89,6 +89,7 @@ class CredentialServiceServicer:
 
     def Explain(self, request, context):
         """Which keys matched an image and why the others did not. Redacted: carries no password or token.
+        Lists at most the server's limit of non-matching keys (100); `rejected_total` counts them all.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

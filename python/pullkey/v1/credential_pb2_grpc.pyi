@@ -52,7 +52,9 @@ class CredentialServiceStub:
     (default 10,000 images) is INVALID_ARGUMENT.
     """
     Explain: _grpc.UnaryUnaryMultiCallable[_credential_pb2.ExplainRequest, _credential_pb2.ExplainResponse]
-    """Which keys matched an image and why the others did not. Redacted: carries no password or token."""
+    """Which keys matched an image and why the others did not. Redacted: carries no password or token.
+    Lists at most the server's limit of non-matching keys (100); `rejected_total` counts them all.
+    """
     ParseReference: _grpc.UnaryUnaryMultiCallable[_credential_pb2.ParseReferenceRequest, _credential_pb2.ParseReferenceResponse]
     """The image reference grammar (distribution/reference) as a service."""
     Reload: _grpc.UnaryUnaryMultiCallable[_credential_pb2.ReloadRequest, _credential_pb2.ReloadResponse]
@@ -78,7 +80,9 @@ class CredentialServiceAsyncStub(CredentialServiceStub):
     (default 10,000 images) is INVALID_ARGUMENT.
     """
     Explain: _aio.UnaryUnaryMultiCallable[_credential_pb2.ExplainRequest, _credential_pb2.ExplainResponse]  # type: ignore[assignment]
-    """Which keys matched an image and why the others did not. Redacted: carries no password or token."""
+    """Which keys matched an image and why the others did not. Redacted: carries no password or token.
+    Lists at most the server's limit of non-matching keys (100); `rejected_total` counts them all.
+    """
     ParseReference: _aio.UnaryUnaryMultiCallable[_credential_pb2.ParseReferenceRequest, _credential_pb2.ParseReferenceResponse]  # type: ignore[assignment]
     """The image reference grammar (distribution/reference) as a service."""
     Reload: _aio.UnaryUnaryMultiCallable[_credential_pb2.ReloadRequest, _credential_pb2.ReloadResponse]  # type: ignore[assignment]
@@ -119,7 +123,9 @@ class CredentialServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _credential_pb2.ExplainRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_credential_pb2.ExplainResponse, _abc.Awaitable[_credential_pb2.ExplainResponse]]:
-        """Which keys matched an image and why the others did not. Redacted: carries no password or token."""
+        """Which keys matched an image and why the others did not. Redacted: carries no password or token.
+        Lists at most the server's limit of non-matching keys (100); `rejected_total` counts them all.
+        """
 
     @_abc_1.abstractmethod
     def ParseReference(
