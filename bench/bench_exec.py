@@ -18,6 +18,11 @@ under GNU ``/usr/bin/time -f %M``: time forks from its own ~1 MiB image, so the 
 the child's own peak (floor ≈ 1 MiB, far below any Python process).
 
 Budgets (`docs/architecture.md`): median ≤ 1.6x ``python -c pass``; peak RSS ≤ 30 MiB.
+
+Tenants (docs/provider-config.md "Tenants"): the same node with a ``tenants`` block and one credential
+set, run with the same v1 request without a token and with a team's service-account token (RS256,
+signed in the bench as the API server signs it, tests/issuer.py): verification (JWKS read, signature,
+claims) and the set's own source. Budget: with a token ≤ 1.10x without, same run.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import corpus
 from _harness import Row
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+import issuer  # the test issuer: keys made here, tokens signed as the API server signs them
 
 SUITE = "exec"
 ENTRIES = 1_000
@@ -147,6 +155,9 @@ def run(quick: bool = False) -> list[Row]:
     contenders["pass"] = [python, "-c", "pass"]
     contenders["json"] = [python, "-c", "import json"]
     contenders["IS"] = [python, "-I", "-S", "-c", "pass"]
+    token = issuer.token("team-a", "default", lifetime=24 * 3600)
+    with_token = (request.decode().rstrip("\n")[:-1] + f',"serviceAccountToken":{json.dumps(token)}}}\n').encode()
+    requests = {name: request for name in contenders}
 
     times: dict[str, list[float]] = {k: [] for k in contenders}
     rss: dict[str, list[float]] = {k: [] for k in contenders}
@@ -159,6 +170,14 @@ def run(quick: bool = False) -> list[Row]:
         for d in (root, home, cwd):
             d.mkdir()
         (root / "config.json").write_text(json.dumps(corpus.docker_config(keys)))
+        tenant_config = _tenant_node(Path(tmp, "etc"), image)
+        if script is not None:
+            contenders["tenants, no token"] = [str(script), "--config", str(tenant_config)]
+            contenders["tenants, token"] = [str(script), "--config", str(tenant_config)]
+            requests["tenants, no token"] = request
+            requests["tenants, token"] = with_token
+            times.update({"tenants, no token": [], "tenants, token": []})
+            rss.update({"tenants, no token": [], "tenants, token": []})
         stderr_path = str(Path(tmp, "stderr"))
         rss_path = str(Path(tmp, "rss"))
         has_time = os.access(TIME, os.X_OK)
@@ -174,10 +193,10 @@ def run(quick: bool = False) -> list[Row]:
             for r in range(warmup + rounds):
                 order = names[r % len(names) :] + names[: r % len(names)]  # rotate who goes first
                 for name in order:
-                    stdin = stdins.get(name, request)
+                    stdin = stdins.get(name, requests[name])
                     child = spawn(contenders[name], env, stdin, stderr_path)
-                    if name == "pullkey" and not failure:
-                        failure = _check_response(child, stderr_path)
+                    if name.startswith(("pullkey", "tenants")) and not failure:
+                        failure = _check_response(child, stderr_path, tenant=name == "tenants, token")
                     if name == "helper" and not helper_failure:
                         helper_failure = _check_helper(child, stderr_path)
                     if r >= warmup:
@@ -247,6 +266,24 @@ def run(quick: bool = False) -> list[Row]:
                 note=f"peak RSS {peak['helper']:.1f} MiB" if peak.get("helper") else helper_failure,
             )
         )
+    t_no, t_yes = med.get("tenants, no token"), med.get("tenants, token")
+    if t_no is not None and t_yes is not None and not failure:
+        q = statistics.quantiles(times["tenants, token"], n=10)
+        rows.append(
+            Row(
+                SUITE,
+                "exec plugin with tenants, whole process: v1 request with a service-account token (RS256 verified)",
+                n_label,
+                "ms",
+                t_yes,
+                "the same config and request without a token",
+                t_no,
+                "with a token ≤ 1.10× without",
+                bool(t_yes <= 1.10 * t_no),
+                note=f"token p10/p90 {q[0]:.1f}/{q[-1]:.1f} ms; without a token {t_no:.2f} ms, "
+                f"plain node config (no tenants block) {med['pullkey']:.2f} ms",
+            )
+        )
     return rows
 
 
@@ -261,7 +298,25 @@ def _check_helper(child: Child, stderr_path: str) -> str:
     return "" if answer.get("Username") else "docker-credential-pullkey answered no username"
 
 
-def _check_response(child: Child, stderr_path: str) -> str:
+def _tenant_node(etc: Path, image: str) -> Path:
+    """A tenants config over the same node: the JWKS, one credential set (namespace team-a) with its own
+    docker config for the image's registry."""
+    registry = image.split("/")[0]
+    etc.mkdir()
+    issuer.write_jwks(etc / "jwks.json", issuer.rsa_key(), issuer.ec_key())
+    (etc / "team-a.json").write_text(json.dumps({"auths": {registry: {"username": "team-a", "password": "x"}}}))
+    config = etc / "pullkey.yaml"
+    config.write_text(
+        "apiVersion: pullkey.dev/v1alpha1\nkind: ProviderConfig\n"
+        f"tenants:\n  audience: {issuer.AUDIENCE}\n  issuer: {issuer.ISSUER}\n  jwksPath: jwks.json\n"
+        "  cacheType: ServiceAccount\n"
+        "credentialSets:\n  - name: team-a\n    sources: [{type: DockerConfig, path: team-a.json}]\n"
+        "    selector: {namespaces: [team-a]}\n"
+    )
+    return config
+
+
+def _check_response(child: Child, stderr_path: str, tenant: bool = False) -> str:
     """'' when the plugin answered like the kubelet expects, else a short reason (never the body)."""
     if not os.WIFEXITED(child.status) or os.WEXITSTATUS(child.status) != 0:
         return f"exit status {child.status}: {_first_line(stderr_path)}"
@@ -271,6 +326,8 @@ def _check_response(child: Child, stderr_path: str) -> str:
         return "stdout is not JSON"
     if resp.get("kind") != "CredentialProviderResponse" or not resp.get("auth"):
         return "response has no auth entries or wrong kind"
+    if tenant and "team-a" not in {a.get("username") for a in resp["auth"].values()}:
+        return f"the token did not select the credential set: {_first_line(stderr_path)}"
     return ""
 
 

@@ -9,6 +9,11 @@ client, and h2load's received bytes per request are compared with that answer's 
 Budgets (docs/architecture.md): unary GetCredentials >= 85% of the no-op (health Check) req/s; batch >= 500,000
 lookups/s; daemon RSS <= 64 MiB at 100,000 entries.
 
+Tenants: a third daemon serves the same keys with a ``tenants`` block and one credential set; its unary
+GetCredentials carries a service-account token (RS256, signed here as the API server signs it,
+tests/issuer.py), verified on every call (a token's answer is never memoised), against the same
+server's health Check, same budget.
+
     python bench/grpc_bench.py [--duration 5] [--entries 100000] [--batch 1000] [--out bench/results/grpc.md]
 """
 
@@ -168,23 +173,60 @@ def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
     return mid
 
 
+def write_tenant_config(d: Path, config: Path, images: list[str]) -> tuple[Path, str]:
+    """``config`` plus a tenants block with one set (namespace team-a) for the benchmark image's registry,
+    the JWKS, and a team-a token."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import issuer
+
+    issuer.write_jwks(d / "jwks.json", issuer.rsa_key())
+    registry = images[0].split("/")[0]
+    (d / "team-a.json").write_text(json.dumps({"auths": {registry: {"username": "team-a", "password": "x"}}}))
+    cfg = json.loads(config.read_text())
+    cfg["tenants"] = {
+        "audience": issuer.AUDIENCE,
+        "issuer": issuer.ISSUER,
+        "jwksPath": str(d / "jwks.json"),
+        "cacheType": "ServiceAccount",
+    }
+    cfg["credentialSets"] = [
+        {
+            "name": "team-a",
+            "sources": [{"type": "DockerConfig", "path": str(d / "team-a.json")}],
+            "selector": {"namespaces": ["team-a"]},
+        }
+    ]
+    (d / "tenants.json").write_text(json.dumps(cfg))
+    return d / "tenants.json", issuer.token("team-a", "default", lifetime=24 * 3600)
+
+
 def measure(
-    port: int, probe: tuple[int, int], d: Path, images: list[str], args: argparse.Namespace, reps: int
+    port: int,
+    probe: tuple[int, int],
+    d: Path,
+    images: list[str],
+    args: argparse.Namespace,
+    reps: int,
+    token: str | None = None,
 ) -> tuple[dict[str, dict[str, float]], float, int]:
     """Verify the three payloads, then run health/unary alternately ``reps`` times and the batch ``reps`` times."""
     target = f"127.0.0.1:{port}"
     unary_req = pb.GetCredentialsRequest(image=images[0])
+    if token is not None:
+        unary_req.service_account_token = token
     batch_req = pb.BatchGetCredentialsRequest(images=images[: args.batch])
     with grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", 1 << 26)]) as ch:
         unary_resp = pb_grpc.CredentialServiceStub(ch).GetCredentials(unary_req, timeout=10)
         batch_resp = pb_grpc.CredentialServiceStub(ch).BatchGetCredentials(batch_req, timeout=60)
     assert unary_resp.credentials, "the benchmark image must match a key"
+    if token is not None:
+        assert unary_resp.credentials[0].username == "team-a", "the token must select the credential set"
     assert len(batch_resp.results) == args.batch
     assert all(r.WhichOneof("result") == "response" for r in batch_resp.results)
     hits = sum(1 for r in batch_resp.results if r.response.credentials)
     methods = {
         "health Check (no-op)": ("/grpc.health.v1.Health/Check", b"", 2 + 5),
-        "GetCredentials": (
+        ("GetCredentials" if token is None else "GetCredentials with a token"): (
             "/pullkey.v1.CredentialService/GetCredentials",
             unary_req.SerializeToString(),
             unary_resp.ByteSize() + 5,
@@ -267,6 +309,11 @@ def main(argv: list[str] | None = None) -> int:
         port, mport = free_port(), free_port()
         with daemon(config, port, mport, "--answer-cache", "0") as (proc, _):
             cold, cold_ratio, _ = measure(port, (proc.pid, mport), d, images, args, args.reps)
+        tenant_config, token = write_tenant_config(d, config, images)
+        port, mport = free_port(), free_port()
+        with daemon(tenant_config, port, mport) as (proc, _):
+            tenant, tenant_ratio, _ = measure(port, (proc.pid, mport), d, images, args, args.reps, token=token)
+            rss_tenant = rss_mib(proc.pid)
         lookup_us, encode_us = per_image_costs(config, images[: args.batch])
 
     names = list(warm)
@@ -276,13 +323,17 @@ def main(argv: list[str] | None = None) -> int:
         "| method | answer cache | req/s | p50 ms | p99 ms | failed | server CPU us/call |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for label, res in (("on (default)", warm), ("off", cold)):
+    for label, res in (("on (default)", warm), ("off", cold), ("on; tenants", tenant)):
         for name, r in res.items():
+            if label == "on; tenants" and name.startswith("Batch"):
+                continue
             rows.append(
                 f"| {name} | {label} | {r['rps']:,.0f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['failed']:.0f} "
                 f"| {r['cpu_us']:,.0f} |"
             )
     cpu_ratio = warm[names[0]]["cpu_us"] / warm[names[1]]["cpu_us"]
+    tnames = list(tenant)
+    tenant_cpu_ratio = tenant[tnames[0]]["cpu_us"] / tenant[tnames[1]]["cpu_us"]
     cold_cpu_ratio = cold[names[0]]["cpu_us"] / cold[names[1]]["cpu_us"]
     cpu_lookups = 1e6 / (warm[names[2]]["cpu_us"] / args.batch)
     cold_cpu_lookups = 1e6 / (cold[names[2]]["cpu_us"] / args.batch)
@@ -301,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         f"| {verdict(cpu_ratio >= 0.85)} |",
         f"| same, answer cache off, by server CPU per call | {cold_cpu_ratio:.0%} | >= 85% "
         f"| {verdict(cold_cpu_ratio >= 0.85)} |",
+        f"| unary with a service-account token / health req/s (tenants, median of {args.reps} pairs) "
+        f"| {tenant_ratio:.0%} | >= 85% | {verdict(tenant_ratio >= 0.85)} |",
+        f"| same, by server CPU per call | {tenant_cpu_ratio:.0%} | >= 85% | {verdict(tenant_cpu_ratio >= 0.85)} |",
         f"| batch lookups/s | {lookups:,.0f} | >= 500,000 | {verdict(lookups >= 500_000)} |",
         f"| batch lookups per server CPU second | {cpu_lookups:,.0f} | >= 500,000 "
         f"| {verdict(cpu_lookups >= 500_000)} |",
@@ -314,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
         f"| {rss_after[0]:.1f} MiB | context | |",
         f"| same, high-water mark (VmHWM: the transient peak while parsing the 100,000-entry file at load) "
         f"| {rss_after[1]:.1f} MiB | context | |",
+        f"| daemon RSS with tenants (one credential set: it keeps its own copy of the node keyring) "
+        f"| {rss_tenant[0]:.1f} MiB | context | |",
     ]
     pairs = ", ".join(f"{r:.0%}" for r in warm[names[0]]["ratios"])  # type: ignore[attr-defined]
     cold_pairs = ", ".join(f"{r:.0%}" for r in cold[names[0]]["ratios"])  # type: ignore[attr-defined]

@@ -41,12 +41,17 @@ __all__ = [
     "GoURL",
     "KubeletPluginCache",
     "PluginProvider",
+    "Pod",
     "ProviderConfig",
     "Response",
     "RunFn",
+    "ServiceAccount",
+    "ServiceAccountPluginProvider",
     "SplitURL",
+    "TokenAttributes",
     "UnionDockerKeyring",
     "build_request",
+    "build_sa_request",
     "decode_docker_config",
     "decode_docker_config_auth",
     "filepath_match",
@@ -60,11 +65,15 @@ __all__ = [
     "normalize_key",
     "parse_go_duration",
     "parse_schemeless",
+    "plugin_credentials_for_pod",
     "read_docker_config_file",
+    "service_account_cache_key",
+    "singleflight_key",
     "split_host_port",
     "split_url",
     "split_urls_match",
     "strict_decode_response",
+    "token_hash",
     "urls_match",
     "urls_match_str",
 ]
@@ -1306,4 +1315,217 @@ def kubelet_credentials(
     keyring = make_docker_keyring(pull_secrets, default)
     if keyring is None:
         return []
+    return keyring.lookup(image)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# §e.2 step 2, §e.2 steps 4 and 6, §e.5: service-account mode (KEP-4412)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenAttributes:
+    """``tokenAttributes`` of a provider (spec §f.2), already valid."""
+
+    audience: str
+    cache_type: str  # "Token" or "ServiceAccount"
+    require_service_account: bool
+    required_annotation_keys: tuple[str, ...] = ()
+    optional_annotation_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    """The ServiceAccount object the kubelet fetches (spec §e.2 step 2)."""
+
+    namespace: str
+    name: str
+    uid: str
+    annotations: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Pod:
+    """The pulling pod: its identity and service account (``None``: no service-account name)."""
+
+    namespace: str
+    name: str
+    uid: str
+    service_account: ServiceAccount | None
+
+
+MintFn = Callable[[ServiceAccount, Pod, str], str]
+"""Requests a token (service account, pod, audience) → the token (the API server's TokenRequest)."""
+
+
+def _u16(data: str | bytes) -> bytes:
+    raw = _to_bytes(data) if isinstance(data, str) else data
+    return len(raw).to_bytes(2, "big") + raw
+
+
+def _u32(n: int) -> bytes:
+    return n.to_bytes(4, "big")
+
+
+def token_hash(token: str) -> str:
+    """``sha256:<hex>`` of the token; the empty string for no token (spec §e.2 step 2)."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest() if token else ""
+
+
+def service_account_cache_key(sa: ServiceAccount, annotations: Mapping[str, str], cache_type: str, token: str) -> bytes:
+    """u16(namespace) u16(name) u16(uid) u32(#annotations) {u16(key) u16(value)} (keys in Go string
+    order), then u16("token") u16(tokenHash) only for ``cacheType: Token`` (spec §e.2 step 2)."""
+    out = _u16(sa.namespace) + _u16(sa.name) + _u16(sa.uid) + _u32(len(annotations))
+    for key in sorted(annotations, key=_to_bytes):
+        out += _u16(key) + _u16(annotations[key])
+    if cache_type == "Token":
+        out += _u16("token") + _u16(token_hash(token))
+    return out
+
+
+def singleflight_key(image: str, token: str, annotations: Mapping[str, str], service_account_mode: bool) -> bytes:
+    """The key identical concurrent plugin runs share (spec §e.2 step 4)."""
+    if not service_account_mode:
+        return _to_bytes(image)
+    out = _u16(image) + _u16(token_hash(token)) + _u32(len(annotations))
+    for key in sorted(annotations, key=_to_bytes):
+        out += _u16(key) + _u16(annotations[key])
+    return out
+
+
+def build_sa_request(image: str, token: str, annotations: Mapping[str, str]) -> bytes:
+    """The v1 request with the token fields, present only when non-empty, annotations sorted (spec §e.4)."""
+    text = '{"kind":"CredentialProviderRequest","apiVersion":' + _go_json_text(f"{API_GROUP}/v1")
+    text += ',"image":' + _go_json_text(image)
+    if token:
+        text += ',"serviceAccountToken":' + _go_json_text(token)
+    if annotations:
+        members = ",".join(
+            _go_json_text(k) + ":" + _go_json_text(annotations[k]) for k in sorted(annotations, key=_to_bytes)
+        )
+        text += ',"serviceAccountAnnotations":{' + members + "}"
+    return (text + "}\n").encode()
+
+
+class ServiceAccountPluginProvider:
+    """One exec plugin with ``tokenAttributes`` (spec §e.2 in service-account mode, §e.5 cache).
+
+    ``provide(image, pod)`` follows §e.2 steps 1-9 for one pull; ``provide_concurrently`` models the
+    singleflight group of step 4 (requests that miss the cache together and share a key run the
+    plugin once). ``cache`` maps u16(base) u16(serviceAccountCacheKey) to (config, expiry ns);
+    ``dropped`` counts responses refused by the token echo guard (step 6).
+    """
+
+    def __init__(
+        self,
+        config: ProviderConfig,
+        attributes: TokenAttributes,
+        run: RunFn,
+        mint: MintFn,
+        clock: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
+        self.config = config
+        self.attributes = attributes
+        self.run = run
+        self.mint = mint
+        self.clock = clock
+        self.cache: dict[bytes, tuple[dict[str, Creds], int]] = {}
+        self.exec_count = 0
+        self.dropped = 0
+        self.last_error: str | None = None
+
+    def _identity(self, pod: Pod) -> tuple[str, dict[str, str], bytes] | None:
+        """(token, annotations, service-account cache key); ``None``: the plugin is not run."""
+        sa = pod.service_account
+        if sa is None:
+            if self.attributes.require_service_account:
+                return None
+            return "", {}, b""  # plain mode
+        present = dict(sa.annotations)
+        if any(key not in present for key in self.attributes.required_annotation_keys):
+            return None
+        wanted = (*self.attributes.required_annotation_keys, *self.attributes.optional_annotation_keys)
+        annotations = {k: present[k] for k in wanted if k in present}
+        token = self.mint(sa, pod, self.attributes.audience)
+        return token, annotations, service_account_cache_key(sa, annotations, self.attributes.cache_type, token)
+
+    def _cached(self, image: str, sa_key: bytes) -> dict[str, Creds] | None:
+        for base in (image, image.split("/")[0], GLOBAL_CACHE_KEY):
+            key = _u16(base) + _u16(sa_key)
+            entry = self.cache.get(key)
+            if entry is None:
+                continue
+            if self.clock() > entry[1]:
+                del self.cache[key]
+                continue
+            return dict(entry[0])
+        return None
+
+    def _run(self, image: str, token: str, annotations: Mapping[str, str], sa_key: bytes) -> dict[str, Creds]:
+        self.exec_count += 1
+        try:
+            returncode, stdout, _ = self.run(build_sa_request(image, token, annotations))
+        except (OSError, TimeoutError) as exc:
+            self.last_error = f"error execing credential provider plugin {self.config.name}: {type(exc).__name__}"
+            return {}
+        if returncode != 0:
+            self.last_error = f"credential provider plugin {self.config.name} exited with {returncode}"
+            return {}
+        try:
+            response = strict_decode_response(stdout, self.config.api_version)
+        except DecodeError as exc:
+            self.last_error = f"error decoding credential provider plugin response: {exc.reason}"
+            return {}
+        if token and self.attributes.cache_type != "Token" and any(p == token for _, p in response.auth.values()):
+            self.dropped += 1  # the token echo guard: the whole response is dropped, nothing cached
+            self.last_error = "credential provider plugin returned the service account token as a password"
+            return {}
+        base = {"Image": image, "Registry": image.split("/")[0], "Global": GLOBAL_CACHE_KEY}[response.cache_key_type]
+        config = dict(response.auth)
+        duration = (
+            self.config.default_cache_duration_ns if response.cache_duration_ns is None else response.cache_duration_ns
+        )
+        if duration != 0:
+            self.cache[_u16(base) + _u16(sa_key)] = (dict(config), self.clock() + duration)
+        return config
+
+    def provide(self, image: str, pod: Pod) -> dict[str, Creds]:
+        """The DockerConfig this provider yields for one pull of ``image`` by ``pod``."""
+        return self.provide_concurrently([(image, pod)])[0]
+
+    def provide_concurrently(self, pulls: Sequence[tuple[str, Pod]]) -> list[dict[str, Creds]]:
+        """Pulls that start together: cache hits answer at once; misses with equal singleflight keys
+        share one plugin run (spec §e.2 step 4), in the order of their first request."""
+        out: list[dict[str, Creds] | None] = [None] * len(pulls)
+        groups: dict[bytes, list[int]] = {}
+        work: dict[bytes, tuple[str, str, dict[str, str], bytes]] = {}
+        for i, (image, pod) in enumerate(pulls):
+            if not any(urls_match_str(p, image) for p in self.config.match_images):
+                out[i] = {}
+                continue
+            identity = self._identity(pod)
+            if identity is None:
+                out[i] = {}
+                continue
+            token, annotations, sa_key = identity
+            hit = self._cached(image, sa_key)
+            if hit is not None:
+                out[i] = hit
+                continue
+            key = singleflight_key(image, token, annotations, bool(self.attributes.audience))
+            groups.setdefault(key, []).append(i)
+            work.setdefault(key, (image, token, annotations, sa_key))
+        for key, members in groups.items():
+            result = self._run(*work[key])
+            for i in members:
+                out[i] = dict(result)
+        return [o if o is not None else {} for o in out]
+
+
+def plugin_credentials_for_pod(provider: ServiceAccountPluginProvider, image: str, pod: Pod) -> list[Creds]:
+    """What this plugin contributes to one pull (spec §c.5: a fresh keyring fed by the response)."""
+    keyring = BasicDockerKeyring()
+    keyring.add(provider.provide(image, pod), source=f"plugin:{provider.config.name}")
     return keyring.lookup(image)[0]

@@ -46,6 +46,7 @@ pub mod limits;
 pub mod names;
 pub mod operations;
 pub mod reference;
+pub mod tenant;
 
 pub use error::CoreError;
 

@@ -12,6 +12,7 @@ from pullkey._types import (
     DockerConfigFormat,
     KeyringExplanation,
     SearchPolicy,
+    SetSelector,
     SourceFormat,
     SourceType,
 )
@@ -182,6 +183,9 @@ class ProviderConfig:
     @property
     def helpers(self) -> HelpersConfig:
         """The ``helpers`` block (docs/helpers.md)."""
+    @property
+    def tenants(self) -> Tenants | None:
+        """``tenants`` and ``credentialSets``, or ``None`` (node sources only)."""
 
 @final
 class HelpersConfig:
@@ -208,6 +212,91 @@ class HelpersConfig:
         """``cacheDuration`` in whole seconds."""
     def with_enabled(self, enabled: bool) -> HelpersConfig:
         """The same block, enabled or not."""
+
+@final
+class Tenants:
+    """The ``tenants`` block and its ``credentialSets`` (docs/provider-config.md "Tenants")."""
+
+    @property
+    def audience(self) -> str: ...
+    @property
+    def issuer(self) -> str | None: ...
+    @property
+    def jwks_path(self) -> str | None:
+        """``jwksPath`` as written (relative to the config file's directory), or ``None``."""
+    @property
+    def cache_type(self) -> Literal["ServiceAccount", "Token"]: ...
+    @property
+    def trust_kubelet_request(self) -> bool: ...
+    @property
+    def require_service_account(self) -> bool: ...
+    @property
+    def annotation_keys(self) -> list[str]:
+        """The service-account annotation keys the selectors read (sorted): what the kubelet must send."""
+    @property
+    def set_names(self) -> list[str]: ...
+    def set_sources(self, index: int) -> list[ConfigSource]:
+        """The sources of set ``index`` (paths as written)."""
+    def set_selector(self, index: int) -> SetSelector: ...
+    def select(
+        self, identity: Identity, annotations: list[tuple[str, str]] | None = None
+    ) -> tuple[int | None, list[tuple[str, bool, str]]]:
+        """``(chosen set index or None, [(name, selected, reason)] in config order)``; ``annotations=None``
+        where nobody vouches for them (gRPC): a selector with annotations then never holds."""
+
+@final
+class Identity:
+    """Who pulls, as a checked service-account token says (no secret in it)."""
+
+    @property
+    def namespace(self) -> str: ...
+    @property
+    def service_account(self) -> str: ...
+    @property
+    def service_account_uid(self) -> str: ...
+    @property
+    def pod_name(self) -> str: ...
+    @property
+    def pod_uid(self) -> str: ...
+    @property
+    def expires_at(self) -> int:
+        """``exp`` in seconds since the Unix epoch."""
+    @property
+    def verified(self) -> bool:
+        """Whether the signature was checked (false only with ``trustKubeletRequest``)."""
+
+@final
+class TokenVerifier:
+    """Checks service-account tokens against the issuer's JWKS (``jwks=None``: the signature is trusted,
+    every claim still checked). Raises :class:`pullkey.errors.TokenError` (``invalid_jwks``)."""
+
+    def __new__(cls, audience: str, issuer: str | None, jwks: bytes | None, jwks_name: str = "") -> TokenVerifier: ...
+    def verify(self, token: str, now: int) -> Identity:
+        """The identity of ``token`` at ``now`` (Unix seconds). Raises :class:`pullkey.errors.TokenError`."""
+    @property
+    def verifies_signatures(self) -> bool: ...
+    @property
+    def warnings(self) -> list[str]:
+        """One line per JWKS key that was skipped."""
+    @property
+    def kids(self) -> list[str]: ...
+
+def render_token_attributes(tenants: Tenants) -> str:
+    """The ``tokenAttributes`` lines to append to :func:`render_kubelet_config`'s provider."""
+
+def _request_identity(request: bytes) -> tuple[str | None, list[tuple[str, str]]]:
+    """``(serviceAccountToken or None, serviceAccountAnnotations sorted)`` of an exec request.
+    Raises :class:`pullkey.InvalidRequest`."""
+
+def _claimed_identity(token: str) -> tuple[str, str]:
+    """``(namespace, service account)`` a token claims, unchecked (for ``explain`` of a rejected token)."""
+
+def _batch_token(request: bytes) -> str | None:
+    """The ``service_account_token`` of a serialized ``BatchGetCredentialsRequest``.
+    Raises :class:`pullkey.InvalidRequest`."""
+
+def _tenant_keyring(set: Keyring, node: Keyring) -> Keyring:
+    """The keyring of a pull a credential set applies to: the set's credentials, then the node's."""
 
 def load_provider_config(data: bytes, name: str) -> ProviderConfig:
     """Parses pullkey's ``ProviderConfig`` (YAML or JSON, strict). Raises :class:`pullkey.ConfigError`."""

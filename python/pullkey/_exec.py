@@ -53,10 +53,16 @@ def run(options: Options) -> int:
             for warning in state.warnings:
                 _sources.write_err(f"pullkey: warning: {warning}")
         keyring, policy, duration = state.keyring, settings.cache_policy, settings.cache_duration
+        if settings.tenants is not None:  # credential sets chosen by the request's service-account token
+            from pullkey import tenants
+
+            keyring, duration, note = tenants.exec_keyring(state, request)
+            if note is not None:
+                _sources.write_err(note)
         if state.helpers is not None and state.helpers.active:  # off by default (docs/helpers.md)
             from pullkey.helpers import answer_exec
 
-            keyring, policy, duration = answer_exec(state, _core._exec_request_image(request))
+            keyring, policy, duration = answer_exec(state, _core._exec_request_image(request), keyring, duration)
         response = _core._exec_respond(keyring, request, policy, duration)
         write_stdout(response)
     except PullkeyError as e:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pullkey._core import Keyring, SourceFile
     from pullkey._types import SearchPolicy, SourceFormat
     from pullkey.helpers import HelperPlan
+    from pullkey.tenants import TenantState
 
 MANIFEST_SUFFIXES = (".json", ".yaml", ".yml")
 SECRET_KEYS = (".dockerconfigjson", ".dockercfg")
@@ -32,9 +33,10 @@ SECRET_KEYS = (".dockerconfigjson", ".dockercfg")
 class State:
     """One loaded state: the keyring, the settings it was built with, the load's warnings, the sources
     used and every path whose change should trigger a reload; ``helpers``: the docker credential
-    helpers to consult (docs/helpers.md), ``None`` when they are off. Never changed after :func:`load`."""
+    helpers to consult (docs/helpers.md), ``None`` when they are off. Never changed after :func:`load`
+    (``tenants``, the credential sets' state of :mod:`pullkey.tenants`, is set before it is published)."""
 
-    __slots__ = ("helpers", "keyring", "settings", "used", "warnings", "watched")
+    __slots__ = ("helpers", "keyring", "settings", "tenants", "used", "warnings", "watched")
 
     def __init__(
         self, keyring: Keyring, settings: Settings, warnings: list[str], used: list[str], watched: list[str]
@@ -45,6 +47,7 @@ class State:
         self.used = used
         self.watched = watched
         self.helpers: HelperPlan | None = None
+        self.tenants: TenantState | None = None
 
 
 def load(options: Options) -> State:

@@ -85,3 +85,38 @@ class Explanation(KeyringExplanation):
     sources: list[str]
     warnings: list[str]
     helpers: NotRequired[list[HelperConsulted]]
+
+
+class TokenExplanation(Explanation):
+    """:meth:`pullkey.Resolver.explain_token`: the explanation for the pod whose token it is, plus
+    ``tenant`` (``None`` when no credential sets are configured)."""
+
+    tenant: TenantExplanation | None
+
+
+# Tenants: the selector of a credential set, and the explanation of which set a pull gets.
+class SetSelector(TypedDict):
+    namespaces: list[str]
+    serviceAccounts: list[str]
+    annotations: dict[str, str]
+
+
+"""A credential set's ``selector`` as written (``serviceAccounts`` as ``namespace/name``)."""
+
+
+class SetVerdict(TypedDict):
+    """Why one credential set was or was not chosen for a pull."""
+
+    name: str
+    selected: bool
+    reason: str
+
+
+class TenantExplanation(TypedDict):
+    """Which credential set a pull gets and why (``explain`` with a token)."""
+
+    identity: dict[str, str | bool | int] | None
+    token_error: str | None
+    token_error_code: str | None
+    selected: str | None
+    sets: list[SetVerdict]

@@ -18,9 +18,9 @@ import orjson
 from pullkey import _core, _sources
 from pullkey._argparse import Parser, long_flags
 from pullkey._sources import NotRead, one_line, quote, read_regular, write_err
-from pullkey._types import Explanation
+from pullkey._types import Explanation, TenantExplanation, TokenExplanation
 from pullkey.errors import ConfigError, InvalidReference, PullkeyError
-from pullkey.options import ROOT_DIR_ENV, Options, add_source_flags, options_from, settings_from
+from pullkey.options import ROOT_DIR_ENV, Options, Settings, add_source_flags, options_from, settings_from
 from pullkey.service import Resolver
 
 if TYPE_CHECKING:
@@ -105,10 +105,38 @@ def cmd_parse(args: argparse.Namespace, _options: Options) -> int:
     return 1 if failed else 0
 
 
+def _read_token(path: str) -> str:
+    """The token in ``path`` (``-``: stdin), surrounding white space removed. Never printed."""
+    if path == "-":
+        return sys.stdin.read().strip()
+    with open(path, encoding="utf-8") as f:
+        return f.read().strip()
+
+
+def _explain_tenant(tenant: TenantExplanation | None) -> None:
+    if tenant is None:
+        _out("tenants:     not configured (the token changes nothing)")
+        return
+    identity = tenant["identity"]
+    if tenant["token_error"] is not None:
+        _out(f"identity:    none: token rejected ({tenant['token_error_code']}): {tenant['token_error']}")
+    elif identity is not None:
+        how = "signature verified" if identity["verified"] else "signature NOT verified: trustKubeletRequest"
+        _out(f"identity:    {identity['namespace']}/{identity['service_account']} (pod {identity['pod']}, {how})")
+    _out("credential set: " + (tenant["selected"] or "none (node sources only)"))
+    for verdict in tenant["sets"]:
+        state = "chosen" if verdict["selected"] else "not chosen"
+        _out(f"  - {verdict['name']}: {state}: {verdict['reason']}")
+
+
 def cmd_explain(args: argparse.Namespace, options: Options) -> int:
     image = _utf8(args.image)
     resolver = _loaded(options)
-    result = resolver.explain(image)
+    result: Explanation | TokenExplanation
+    if args.token_file is not None:
+        result = resolver.explain_token(image, _read_token(args.token_file))
+    else:
+        result = resolver.explain(image)
     settings, used, warnings = resolver.state.settings, result["sources"], result["warnings"]
     if args.json:
         _json_line(result)
@@ -116,6 +144,8 @@ def cmd_explain(args: argparse.Namespace, options: Options) -> int:
     creds = result["credentials"]
     _out(f"image:       {result['image']}")
     _out(f"repository:  {result['repository']}")
+    if "tenant" in result:
+        _explain_tenant(result["tenant"])  # type: ignore[typeddict-item]
     _out(f"policy:      search {settings.search_policy}, cache {settings.cache_policy}")
     _out("sources:     " + (", ".join(used) if used else "(none found)"))
     if creds:
@@ -203,6 +233,8 @@ def cmd_check(args: argparse.Namespace, options: Options) -> int:
             continue
         _out(f"ok: {source.name}: {len(keyring)} credential(s)")
     errors.extend(warnings)
+    if settings.tenants is not None:
+        errors.extend(_check_tenants(settings))
     if args.kubelet_config:
         try:
             files = _kubelet_config_files(args.kubelet_config)
@@ -221,7 +253,62 @@ def cmd_check(args: argparse.Namespace, options: Options) -> int:
     return 1 if errors else 0
 
 
+def _check_tenants(settings: Settings) -> list[str]:
+    """``check`` of the tenants block: the JWKS and every credential set's sources (strictly)."""
+    from pullkey import tenants
+
+    t = settings.tenants
+    assert t is not None
+    errors: list[str] = []
+    try:
+        verifier = tenants.verifier(t, settings)
+    except PullkeyError as e:
+        if not t.trust_kubelet_request or t.jwks_path is not None:
+            errors.append(str(e))
+    else:
+        _out(f"ok: {tenants.jwks_file(t, settings)}: {len(verifier.kids)} signing key(s) of {t.issuer}")
+        errors.extend(verifier.warnings)
+    strict = Settings()
+    for name in strict.__slots__:
+        setattr(strict, name, getattr(settings, name))
+    strict.strict = True
+    for index, name in enumerate(t.set_names):
+        try:
+            keyring, _, used, _ = tenants.set_keyring(strict, t, index)
+        except PullkeyError as e:
+            errors.append(f"credential set {name}: {e}")
+            continue
+        _out(f"ok: credential set {name}: {', '.join(used)}: {len(keyring)} credential(s)")
+    return errors
+
+
+def _rbac(audience: str, name: str) -> str:
+    """The RBAC the kubelet needs to request tokens for ``audience`` (ServiceAccountNodeAudienceRestriction,
+    kubernetes/kubernetes plugin/pkg/admission/noderestriction (v1.34): without it a node may only request
+    audiences its pods already use): verb ``request-serviceaccounts-token-audience`` on the audience, as a
+    core-group resource, granted to every node."""
+    role = f"{name}-token-audience"
+    quoted = orjson.dumps(audience).decode()
+    return (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\n"
+        f"metadata:\n  name: {role}\n"
+        f'rules:\n  - apiGroups: [""]\n    resources: [{quoted}]\n'
+        '    verbs: ["request-serviceaccounts-token-audience"]\n'
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\n"
+        f"metadata:\n  name: {role}\n"
+        f"roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: {role}\n"
+        "subjects:\n  - apiGroup: rbac.authorization.k8s.io\n    kind: Group\n    name: system:nodes\n"
+    )
+
+
 def cmd_kubelet_config(args: argparse.Namespace, options: Options) -> int:
+    if args.tenants or args.rbac:
+        tenants = settings_from(options).tenants
+        if tenants is None:
+            raise ConfigError("--tenants needs a tenants block (and credentialSets) in pullkey's config")
+        if args.rbac:
+            sys.stdout.write(_rbac(tenants.audience, args.name))
+            return 0
     resolver = _loaded(options)
     match_images = args.match_image or resolver.state.keyring.match_images()
     if not match_images:
@@ -249,6 +336,8 @@ def cmd_kubelet_config(args: argparse.Namespace, options: Options) -> int:
     if root_dir:
         env.append((ROOT_DIR_ENV, os.path.abspath(root_dir)))
     rendered = _core.render_kubelet_config(args.name, match_images, settings.cache_duration, extra_args, env)
+    if args.tenants and settings.tenants is not None:
+        rendered += _core.render_token_attributes(settings.tenants)
     # What `check --kubelet-config` (the kubelet's validation) would reject is never printed.
     problems = _core.validate_kubelet_config([("kubelet-config", rendered.encode())])
     if problems:
@@ -298,6 +387,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("explain", "which keys and credentials open IMAGE, in kubelet order, and why not the others")
     p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="a pod's service-account token (- for stdin): which credential set it gets and why not the others",
+    )
     p.add_argument("image")
     p.set_defaults(func=cmd_explain)
 
@@ -315,6 +409,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="pullkey", help="the executable name in the kubelet's bin dir")
     p.add_argument("--match-image", action="append", help="matchImages entry (default: from the keys found)")
     p.add_argument("--arg", action="append", help="extra argument for the plugin")
+    p.add_argument(
+        "--tenants",
+        action="store_true",
+        help="add tokenAttributes (audience, cacheType, requireServiceAccount, annotation keys) from the tenants block",
+    )
+    p.add_argument(
+        "--rbac", action="store_true", help="print the RBAC the kubelet needs for the token audience instead"
+    )
     p.set_defaults(func=cmd_kubelet_config)
 
     from pullkey.probe import command as probe_command  # urllib3 loads only when `probe` runs

@@ -65,4 +65,18 @@ class NotLoaded(PullkeyError):
     code = "not_loaded"
 
 
-__all__ = ["ConfigError", "InvalidReference", "InvalidRequest", "NotLoaded", "PullkeyError"]
+class TokenError(PullkeyError):
+    """A service-account token that proves no identity, or an issuer key set (JWKS) that cannot check one.
+
+    ``code``: ``token_malformed``, ``token_algorithm``, ``token_unknown_key``, ``token_signature``,
+    ``token_issuer``, ``token_audience``, ``token_expired``, ``token_not_yet_valid``, ``token_claims``,
+    ``invalid_jwks`` or ``token_unverifiable``. The message never quotes the token.
+    """
+
+    code = "token_malformed"
+
+    def __init__(self, message: str = "", code: str | None = None) -> None:
+        super().__init__(message, code=code)
+
+
+__all__ = ["ConfigError", "InvalidReference", "InvalidRequest", "NotLoaded", "PullkeyError", "TokenError"]

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import TypeVar
 
-    from pullkey._core import ConfigSource, HelpersConfig
+    from pullkey._core import ConfigSource, HelpersConfig, Tenants
     from pullkey._types import CachePolicy, SearchPolicy
 
     T = TypeVar("T", bound=str)
@@ -243,6 +243,7 @@ class Settings:
         "search_policy",
         "sources",
         "strict",
+        "tenants",
         "verbosity",
     )
     config_path: str | None
@@ -252,6 +253,7 @@ class Settings:
     cache_policy: CachePolicy
     cache_duration: int
     sources: list[ConfigSource]
+    tenants: Tenants | None  # credential sets chosen by service-account token (pullkey.tenants)
     verbosity: int
     helpers: HelpersConfig  # docs/helpers.md
     cwd: str
@@ -293,6 +295,7 @@ def settings_from(options: Options) -> Settings:
         source.with_path(os.path.join(base, source.path)) if base and source.path else source
         for source in config.sources
     ]
+    s.tenants = config.tenants
     s.verbosity = options.verbosity or 0
     s.helpers = config.helpers.with_enabled(True) if options.helpers else config.helpers
     # os.getcwd() raises when the working directory was removed; the kubelet then resolves "" to it anyway.

@@ -11,13 +11,13 @@ failed reload keeps the last good state.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from pullkey import _core, _sources
 from pullkey._core import Credential, Keyring
 from pullkey._sources import State
-from pullkey._types import CacheKeyType, CachePolicy, Explanation
+from pullkey._types import CacheKeyType, CachePolicy, Explanation, TokenExplanation
 from pullkey.errors import InvalidReference, NotLoaded
 from pullkey.helpers import Consultation, cache_policy, server_url_of, with_answers
 from pullkey.helpers.cache import HelperCache
@@ -52,6 +52,10 @@ class Resolver:
         and keeps the previous state on failure."""
         with self._lock:
             state = _sources.load(self.options)
+            if state.settings.tenants is not None:
+                from pullkey import tenants
+
+                state.tenants = tenants.load(state)  # before the state is published
             self._state = state
             self.last_error = None
 
@@ -197,10 +201,76 @@ class Resolver:
             result["helpers"] = [c.explained() for c in consultations]
         return result
 
+    # Tenants (pullkey.tenants): a caller's service-account token chooses the credential set. Annotations
+    # are never taken from a caller (nobody vouches for them outside the kubelet's exec request).
+
+    def _tenant(self, token: str) -> tuple[State, Keyring, int]:
+        """(state, keyring, cacheDuration) for a caller's token. Raises ``TokenError`` when it is rejected."""
+        import time
+
+        state = self.state
+        tenants = state.tenants
+        if tenants is None:  # no tenants configured: the token changes nothing
+            return state, state.keyring, state.settings.cache_duration
+        now = int(time.time())
+        decision = tenants.decide(token, now)
+        if decision.error is not None:
+            raise decision.error
+        return (
+            state,
+            tenants.keyring(decision, state.keyring),
+            decision.cache_duration(state.settings.cache_duration, now),
+        )
+
+    def answer_pb_token(self, image: str, token: str) -> bytes:
+        """Like :meth:`answer_pb`, for the pod whose service-account token this is (its credential set
+        first, then the node sources; ``cacheDuration`` within the token's life). Raises ``TokenError``
+        for a rejected token, ``InvalidReference``."""
+        state, keyring, duration = self._tenant(token)
+        return _core._encode_answer(keyring, image, state.settings.cache_policy, duration)
+
+    def batch_encoder_token(self, token: str) -> Callable[[bytes, int, int], bytes]:
+        """:meth:`batch_pb_span` for the pod whose token this is (checked once, here). Raises ``TokenError``."""
+        state, keyring, duration = self._tenant(token)
+        policy = state.settings.cache_policy
+
+        def encode(request: bytes, start: int, end: int) -> bytes:
+            return _core._encode_batch_span(keyring, request, start, end, policy, duration)
+
+        return encode
+
+    def explain_token(self, image: str, token: str | None) -> TokenExplanation:
+        """:meth:`explain` for the pod whose token this is, plus ``tenant``: the identity, the chosen set
+        and why not the others (a rejected token is explained, not raised: node sources only)."""
+        import time
+
+        from pullkey import tenants as _tenants
+
+        state = self.state
+        ts = state.tenants
+        if ts is None:
+            return {**self.explain(image), "tenant": None}
+        decision = ts.decide(token, int(time.time()))
+        found = ts.keyring(decision, state.keyring).explain(image)
+        used = [*state.used, *ts.used]
+        out: TokenExplanation = {
+            "image": found["image"],
+            "repository": found["repository"],
+            "credentials": found["credentials"],
+            "rejected": found["rejected"],
+            "rejected_total": found["rejected_total"],
+            "sources": used,
+            "warnings": [*state.warnings, *ts.warnings],
+            "tenant": _tenants.explanation(decision),
+        }
+        return out
+
     def watched_paths(self) -> list[str]:
         """Every path whose change should trigger a reload (existing or not)."""
         state = self._state
-        return list(state.watched) if state is not None else []
+        if state is None:
+            return []
+        return [*state.watched, *(state.tenants.watched if state.tenants is not None else ())]
 
 
 def load_keyring(options: Options | None = None) -> Keyring:

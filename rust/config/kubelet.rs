@@ -564,7 +564,7 @@ pub fn validate_kubelet_config(files: &[(String, Vec<u8>)]) -> Result<KubeletCon
 
 /// Appends `s` as a YAML double-quoted scalar (every control and line-separator character escaped,
 /// so the value reads back byte for byte).
-fn push_yaml_string(out: &mut String, s: &str) {
+pub(super) fn push_yaml_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

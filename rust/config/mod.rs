@@ -13,6 +13,7 @@ mod document;
 mod helpers;
 mod kubelet;
 mod provider;
+mod tenants;
 
 pub use helpers::{
     is_helper_name, HelperEnv, HelpersConfig, DEFAULT_HELPER_CACHE_SECS, DEFAULT_HELPER_DIRS,
@@ -26,6 +27,7 @@ pub use provider::{
     parse_provider_config, CacheConfig, Format, ProviderConfig, SearchPolicy, Source, SourceKind,
     DEFAULT_CACHE_DURATION_SECS, PROVIDER_CONFIG_API_VERSION, PROVIDER_CONFIG_KIND,
 };
+pub use tenants::{render_token_attributes, CredentialSet, Selector, TenantSettings, Tenants, TokenCacheType};
 
 use std::fmt;
 

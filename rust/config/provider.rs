@@ -118,6 +118,8 @@ pub struct ProviderConfig {
     pub cache: CacheConfig,
     /// `helpers`; default off (docs/helpers.md).
     pub helpers: HelpersConfig,
+    /// `tenants` and `credentialSets` (docs/provider-config.md "Tenants"); `None` when absent.
+    pub tenants: Option<super::tenants::Tenants>,
 }
 
 impl Default for ProviderConfig {
@@ -137,6 +139,7 @@ impl Default for ProviderConfig {
                 duration_secs: DEFAULT_CACHE_DURATION_SECS,
             },
             helpers: HelpersConfig::default(),
+            tenants: None,
         }
     }
 }
@@ -158,7 +161,7 @@ struct RawProviderConfig {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawSource {
+pub(super) struct RawSource {
     #[serde(rename = "type")]
     kind: Option<String>,
     path: Option<String>,
@@ -216,6 +219,12 @@ pub fn parse_provider_config(data: &[u8], name: &str) -> Result<ProviderConfig, 
     };
     check_type_meta(object, "apiVersion", PROVIDER_CONFIG_API_VERSION).map_err(|(p, m)| error(&p, m))?;
     check_type_meta(object, "kind", PROVIDER_CONFIG_KIND).map_err(|(p, m)| error(&p, m))?;
+    // `tenants` and `credentialSets` are decoded by config/tenants.rs, with their own field paths.
+    let mut document = document;
+    let (tenants, credential_sets) = match &mut document {
+        Value::Object(object) => (object.remove("tenants"), object.remove("credentialSets")),
+        _ => (None, None),
+    };
     let raw: RawProviderConfig = decode_typed(document).map_err(|f| {
         let message = if f.path == "cache.duration" && !f.unknown_field {
             format!("{} (a Go duration string such as \"5m\")", f.message)
@@ -264,6 +273,7 @@ pub fn parse_provider_config(data: &[u8], name: &str) -> Result<ProviderConfig, 
     if let Some(helpers) = raw.helpers {
         config.helpers = convert_helpers(helpers).map_err(|(p, m)| error(&p, m))?;
     }
+    config.tenants = super::tenants::parse_tenants(tenants, credential_sets).map_err(|(p, m)| error(&p, m))?;
     Ok(config)
 }
 
@@ -272,7 +282,7 @@ fn named<T: Named>(name: &str, what: &str) -> Result<T, String> {
     T::from_name(name).ok_or_else(|| format!("unknown {what} {}, expected one of {}", go_quote(name), T::expected()))
 }
 
-fn convert_source(index: usize, raw: RawSource) -> Result<Source, (String, String)> {
+pub(super) fn convert_source(index: usize, raw: RawSource) -> Result<Source, (String, String)> {
     let at = |field: &str| format!("sources[{index}].{field}");
     let kind = match raw.kind {
         None => {

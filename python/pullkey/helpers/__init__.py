@@ -276,10 +276,13 @@ def cache_policy(policy: CachePolicy) -> CachePolicy:
     return "Registry" if policy == "Global" else policy
 
 
-def answer_exec(state: State, image: str) -> tuple[Keyring, CachePolicy, int]:
+def answer_exec(
+    state: State, image: str, keyring: Keyring | None = None, cache_duration: int | None = None
+) -> tuple[Keyring, CachePolicy, int]:
     """The exec plugin's keyring, cache policy and ``cacheDuration`` for ``image``, its registry's helper consulted
-    (once: an exec call has no memory). A failure is one line on stderr; an identity token is a warning
-    at ``--v=1``. Raises ``InvalidReference``."""
+    (once: an exec call has no memory). ``keyring`` and ``cache_duration`` are what the answer would be
+    without helpers (the load's, or a credential set's: docs/provider-config.md "Tenants"). A failure is
+    one line on stderr; an identity token is a warning at ``--v=1``. Raises ``InvalidReference``."""
     import sys
 
     registry, server_url = server_url_of(image)
@@ -291,9 +294,10 @@ def answer_exec(state: State, image: str) -> tuple[Keyring, CachePolicy, int]:
             sys.stderr.write(f"pullkey: helper {c.line()}\n")
         elif c.identity_token and state.settings.verbosity >= 1:
             sys.stderr.write(f"pullkey: warning: helper {c.line()}\n")
-    keyring = with_answers(state.keyring, consultations)
+    base = state.keyring if keyring is None else keyring
+    duration = state.settings.cache_duration if cache_duration is None else cache_duration
     return (
-        keyring,
+        with_answers(base, consultations),
         cache_policy(state.settings.cache_policy),
-        exec_cache_duration(state.settings.cache_duration, consultations),
+        exec_cache_duration(duration, consultations),
     )

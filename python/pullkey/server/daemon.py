@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2
 
 from pullkey import errors
+from pullkey._core import _batch_token as batch_token
 from pullkey._types import Explanation
 from pullkey.server import defaults, memory
 from pullkey.server.interceptor import INTERNAL_MESSAGE, bounded, safe_traceback
@@ -251,8 +253,12 @@ class Daemon:
         slices = self.check_batch(request)
         count = sum(images for _, _, images in slices)
         self.ensure_loaded()
+        encode: Callable[[bytes, int, int], bytes] = self.resolver.batch_pb_span
+        token = batch_token(request)
+        if token is not None:  # the pod's credential set (pullkey.tenants); a rejected token raises TokenError
+            encode = self.resolver.batch_encoder_token(token)
         if not slices:
-            empty = self.resolver.batch_pb_request(request, 0, 0)
+            empty = encode(request, 0, 0)
             self.batch_bytes += len(empty)
             return empty
         out: list[bytes] = []
@@ -264,7 +270,7 @@ class Daemon:
                 if remaining is not None and remaining <= 0:
                     await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"deadline exceeded after {done} images")
                 await asyncio.sleep(0)
-            out.append(self.resolver.batch_pb_span(request, start, end))
+            out.append(encode(request, start, end))
             size += len(out[-1])
             self.batch_bytes += len(out[-1])
             done += images

@@ -56,6 +56,7 @@ STATUS_BY_ERROR: tuple[tuple[type[errors.PullkeyError], grpc.StatusCode], ...] =
     (errors.InvalidReference, grpc.StatusCode.INVALID_ARGUMENT),
     (errors.InvalidRequest, grpc.StatusCode.INVALID_ARGUMENT),
     (errors.ConfigError, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.TokenError, grpc.StatusCode.UNAUTHENTICATED),  # a service-account token that proves no identity
 )
 
 

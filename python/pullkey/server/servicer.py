@@ -14,6 +14,7 @@ from pullkey._core import parse_reference
 from pullkey.helpers.cache import pool as helper_pool
 from pullkey.server.convert import explain_to_pb, reference_to_pb
 from pullkey.server.daemon import Daemon
+from pullkey.server.tenants import tenant_explain_to_pb
 from pullkey.v1 import SERVICE_NAME, credential_pb2, credential_pb2_grpc
 from pullkey.v1 import credential_pb2 as pb
 
@@ -32,6 +33,9 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
         self._daemon = daemon
 
     async def GetCredentials(self, request: pb.GetCredentialsRequest, context: Context) -> bytes:  # type: ignore[override]
+        if request.service_account_token:  # the pod's credential set; `namespace`/`annotations` never choose one
+            self._daemon.ensure_loaded()
+            return self._daemon.resolver.answer_pb_token(request.image, request.service_account_token)
         resolver = self._daemon.resolver
         if resolver.helpers_active and not resolver.helpers_ready(
             [request.image]
@@ -48,6 +52,12 @@ class CredentialServicer(credential_pb2_grpc.CredentialServiceServicer):
         return await self._daemon.batch(request, context)
 
     async def Explain(self, request: pb.ExplainRequest, context: Context) -> pb.ExplainResponse:
+        if request.service_account_token:  # which credential set the token gets, and why not the others
+            self._daemon.ensure_loaded()
+            resolver, token = self._daemon.resolver, request.service_account_token
+            async with self._daemon.explain_slots:
+                explained = await asyncio.to_thread(resolver.explain_token, request.image, token)
+            return tenant_explain_to_pb(explain_to_pb(request.image, explained), explained["tenant"])
         return explain_to_pb(request.image, await self._daemon.explain(request.image))
 
     async def ParseReference(self, request: pb.ParseReferenceRequest, context: Context) -> pb.ParseReferenceResponse:

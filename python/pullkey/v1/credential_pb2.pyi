@@ -61,14 +61,18 @@ class GetCredentialsRequest(_message.Message):
     image: _builtins.str
     """The image as the kubelet would see it (e.g. "registry.example.com:5000/team/app:v1")."""
     service_account_token: _builtins.str
-    """The pod's service account token, when the caller has one (kubelet v1 tokenAttributes).
-    Accepted for forward compatibility; not used by file-based sources. Never logged.
+    """The pod's service-account token (audience `tenants.audience`). With credential sets configured it is
+    verified against the issuer's JWKS and chooses the pod's set (its credentials first, then the node's);
+    a token that proves no identity is UNAUTHENTICATED (reason: the TokenError code, e.g. token_expired).
+    Without credential sets it changes nothing. Never logged.
     """
     namespace: _builtins.str
-    """The pod's namespace, when known."""
+    """The pod's namespace. Never used to choose a credential set: only a verified token proves it."""
     @_builtins.property
     def annotations(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """Service account annotations (kubelet v1 tokenAttributes.requiredServiceAccountAnnotationKeys)."""
+        """Service account annotations. Never used to choose a credential set: nobody vouches for a caller's
+        annotations (only the kubelet's exec request carries them).
+        """
 
     def __init__(
         self,
@@ -195,6 +199,7 @@ class BatchGetCredentialsRequest(_message.Message):
     ANNOTATIONS_FIELD_NUMBER: _builtins.int
     NAMESPACE_FIELD_NUMBER: _builtins.int
     service_account_token: _builtins.str
+    """As in GetCredentialsRequest: checked once for the whole batch."""
     namespace: _builtins.str
     @_builtins.property
     def images(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
@@ -305,19 +310,54 @@ class ExplainRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     IMAGE_FIELD_NUMBER: _builtins.int
+    SERVICE_ACCOUNT_TOKEN_FIELD_NUMBER: _builtins.int
     image: _builtins.str
+    service_account_token: _builtins.str
+    """A pod's service-account token: the answer then says which credential set it gets and why not the
+    others (a rejected token is explained in token_error, not refused). Never logged.
+    """
     def __init__(
         self,
         *,
         image: _builtins.str = ...,
+        service_account_token: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_service_account_token", b"_service_account_token", "service_account_token", b"service_account_token"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_service_account_token", b"_service_account_token", "image", b"image", "service_account_token", b"service_account_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__service_account_token: _TypeAlias = _typing.Literal["service_account_token"]  # noqa: Y015
+    _WhichOneofArgType__service_account_token: _TypeAlias = _typing.Literal["_service_account_token", b"_service_account_token"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__service_account_token) -> _WhichOneofReturnType__service_account_token | None: ...
+
+Global___ExplainRequest: _TypeAlias = ExplainRequest  # noqa: Y015
+
+@_typing.final
+class CredentialSetVerdict(_message.Message):
+    """Why one credential set was or was not chosen for a token."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    SELECTED_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    selected: _builtins.bool
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        selected: _builtins.bool = ...,
+        reason: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["image", b"image"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "reason", b"reason", "selected", b"selected"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
-Global___ExplainRequest: _TypeAlias = ExplainRequest  # noqa: Y015
+Global___CredentialSetVerdict: _TypeAlias = CredentialSetVerdict  # noqa: Y015
 
 @_typing.final
 class ExplainedCredential(_message.Message):
@@ -382,10 +422,23 @@ class ExplainResponse(_message.Message):
     CREDENTIALS_FIELD_NUMBER: _builtins.int
     REJECTED_FIELD_NUMBER: _builtins.int
     REJECTED_TOTAL_FIELD_NUMBER: _builtins.int
+    IDENTITY_FIELD_NUMBER: _builtins.int
+    CREDENTIAL_SET_FIELD_NUMBER: _builtins.int
+    CREDENTIAL_SETS_FIELD_NUMBER: _builtins.int
+    TOKEN_ERROR_CODE_FIELD_NUMBER: _builtins.int
+    TOKEN_ERROR_FIELD_NUMBER: _builtins.int
     image: _builtins.str
     repository: _builtins.str
     rejected_total: _builtins.int
     """How many keys do not apply in all ("and N more" = rejected_total - len(rejected))."""
+    identity: _builtins.str
+    """With a token (credential sets configured): "namespace/serviceaccount" it proves (empty when
+    rejected), the chosen set (empty: node sources only), every set's verdict in config order, and
+    why the token was rejected (code, message).
+    """
+    credential_set: _builtins.str
+    token_error_code: _builtins.str
+    token_error: _builtins.str
     @_builtins.property
     def credentials(self) -> _containers.RepeatedCompositeFieldContainer[Global___ExplainedCredential]:
         """Applying credentials in kubelet order (redacted)."""
@@ -394,6 +447,8 @@ class ExplainResponse(_message.Message):
     def rejected(self) -> _containers.RepeatedCompositeFieldContainer[Global___RejectedKey]:
         """Keys that do not apply, at most the server's limit of them (100), in keyring order."""
 
+    @_builtins.property
+    def credential_sets(self) -> _containers.RepeatedCompositeFieldContainer[Global___CredentialSetVerdict]: ...
     def __init__(
         self,
         *,
@@ -402,10 +457,15 @@ class ExplainResponse(_message.Message):
         credentials: _abc.Iterable[Global___ExplainedCredential] | None = ...,
         rejected: _abc.Iterable[Global___RejectedKey] | None = ...,
         rejected_total: _builtins.int = ...,
+        identity: _builtins.str = ...,
+        credential_set: _builtins.str = ...,
+        credential_sets: _abc.Iterable[Global___CredentialSetVerdict] | None = ...,
+        token_error_code: _builtins.str = ...,
+        token_error: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "image", b"image", "rejected", b"rejected", "rejected_total", b"rejected_total", "repository", b"repository"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credential_set", b"credential_set", "credential_sets", b"credential_sets", "credentials", b"credentials", "identity", b"identity", "image", b"image", "rejected", b"rejected", "rejected_total", b"rejected_total", "repository", b"repository", "token_error", b"token_error", "token_error_code", b"token_error_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
