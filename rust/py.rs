@@ -455,17 +455,50 @@ fn build_keyring<'py>(
 
 /// Answers one kubelet exec request (stdin bytes) with the response bytes for stdout.
 #[pyfunction]
-#[pyo3(name = "_exec_respond")]
+#[pyo3(name = "_exec_respond", signature = (keyring, request, cache_policy, cache_duration, mirrors = Vec::new()))]
 fn exec_respond<'py>(
     py: Python<'py>,
     keyring: &PyKeyring,
     request: &[u8],
     cache_policy: &str,
     cache_duration: u64,
+    mirrors: Vec<(String, Vec<String>)>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let policy = self::cache_policy(cache_policy)?;
-    let out = operations::exec_respond(&keyring.inner, request, policy, cache_duration)?;
+    let rules = mirror_rules(mirrors);
+    let out = operations::exec_respond_mirrored(&keyring.inner, request, policy, cache_duration, &rules)?;
     Ok(PyBytes::new(py, &out))
+}
+
+fn mirror_rules(mirrors: Vec<(String, Vec<String>)>) -> Vec<config::MirrorRule> {
+    mirrors
+        .into_iter()
+        .map(|(registry, endpoints)| config::MirrorRule { registry, endpoints })
+        .collect()
+}
+
+/// For `explain` (docs/mirrors.md §2 step 5): `None` when no rule matches `image`, else the rule's
+/// index, the mirror image names in order, and `(image name found for, username)` of each credential
+/// the kubelet will try, in order. Never a secret.
+#[pyfunction]
+#[pyo3(name = "_mirror_plan")]
+#[allow(clippy::type_complexity)]
+fn mirror_plan(
+    keyring: &PyKeyring,
+    mirrors: Vec<(String, Vec<String>)>,
+    image: &str,
+) -> PyResult<Option<(usize, Vec<String>, Vec<(String, String)>)>> {
+    let rules = mirror_rules(mirrors);
+    let repository = operations::repository_of(image)?;
+    let Some((index, images)) = operations::mirror_images(&rules, &repository) else {
+        return Ok(None);
+    };
+    let order = operations::mirrored_credentials(&keyring.inner, &rules, &repository)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(found_for, c)| (found_for, c.auth().username))
+        .collect();
+    Ok(Some((index, images, order)))
 }
 
 /// The serialized `pullkey.v1.GetCredentialsResponse` for `image`.
@@ -655,6 +688,15 @@ impl PyProviderConfig {
         PyHelpersConfig {
             inner: self.inner.helpers.clone(),
         }
+    }
+    /// `mirrors`: `(registry, endpoints)` of each rule, in order (docs/mirrors.md).
+    #[getter]
+    fn mirrors(&self) -> Vec<(String, Vec<String>)> {
+        self.inner
+            .mirrors
+            .iter()
+            .map(|r| (r.registry.clone(), r.endpoints.clone()))
+            .collect()
     }
     /// `tenants` and `credentialSets`, or `None`.
     #[getter]
@@ -1204,6 +1246,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(render_kubelet_config, m)?)?;
     m.add_function(wrap_pyfunction!(build_keyring, m)?)?;
     m.add_function(wrap_pyfunction!(exec_respond, m)?)?;
+    m.add_function(wrap_pyfunction!(mirror_plan, m)?)?;
     m.add_function(wrap_pyfunction!(encode_answer, m)?)?;
     m.add_function(wrap_pyfunction!(encode_batch, m)?)?;
     m.add_function(wrap_pyfunction!(encode_batch_request, m)?)?;

@@ -184,6 +184,9 @@ class ProviderConfig:
     def helpers(self) -> HelpersConfig:
         """The ``helpers`` block (docs/helpers.md)."""
     @property
+    def mirrors(self) -> list[tuple[str, list[str]]]:
+        """``mirrors``: ``(registry, endpoints)`` of each rule, in order (docs/mirrors.md)."""
+    @property
     def tenants(self) -> Tenants | None:
         """``tenants`` and ``credentialSets``, or ``None`` (node sources only)."""
 
@@ -317,9 +320,22 @@ def _build_keyring(
 ) -> tuple[Keyring, list[str], list[str], list[ConfigError]]:
     """``(keyring, warnings, used source names, the errors of the sources that did not parse)``."""
 
-def _exec_respond(keyring: Keyring, request: bytes, cache_policy: CachePolicy, cache_duration: int) -> bytes:
+def _exec_respond(
+    keyring: Keyring,
+    request: bytes,
+    cache_policy: CachePolicy,
+    cache_duration: int,
+    mirrors: Sequence[tuple[str, Sequence[str]]] = ...,
+) -> bytes:
     """The kubelet ``CredentialProviderResponse`` bytes for a ``CredentialProviderRequest``.
     Raises :class:`pullkey.InvalidRequest` or :class:`pullkey.InvalidReference`."""
+
+def _mirror_plan(
+    keyring: Keyring, mirrors: Sequence[tuple[str, Sequence[str]]], image: str
+) -> tuple[int, list[str], list[tuple[str, str]]] | None:
+    """For ``explain`` (docs/mirrors.md): ``None`` when no rule matches ``image``, else the rule's index,
+    the mirror image names in order, and ``(image name found for, username)`` of each credential the
+    kubelet will try, in order. Raises :class:`pullkey.InvalidReference`."""
 
 def _encode_answer(keyring: Keyring, image: str, cache_policy: CachePolicy, cache_duration: int) -> bytes:
     """The serialized ``pullkey.v1.GetCredentialsResponse`` for ``image``. Raises :class:`pullkey.InvalidReference`."""

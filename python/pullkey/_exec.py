@@ -63,7 +63,7 @@ def run(options: Options) -> int:
             from pullkey.helpers import answer_exec
 
             keyring, policy, duration = answer_exec(state, _core._exec_request_image(request), keyring, duration)
-        response = _core._exec_respond(keyring, request, policy, duration)
+        response = _core._exec_respond(keyring, request, policy, duration, settings.mirrors)
         write_stdout(response)
     except PullkeyError as e:
         _sources.write_err(f"pullkey: {e}")

@@ -78,13 +78,32 @@ class HelperConsulted(TypedDict):
     message: str
 
 
+class MirrorTry(TypedDict):
+    """One credential of a mirrored image, in the order the kubelet tries it (docs/mirrors.md §2)."""
+
+    image: str  # the image name it was found for: a mirror's, or the image's own
+    username: str
+
+
+class MirrorExplanation(TypedDict):
+    """The ``mirrors`` rule that applies to an image, the names its mirrors serve it under, and the
+    order of the credentials the exec answer carries (docs/mirrors.md §2 step 5)."""
+
+    registry: str
+    endpoints: list[str]
+    images: list[str]
+    order: list[MirrorTry]
+
+
 class Explanation(KeyringExplanation):
     """The ``explain --json`` object (:meth:`pullkey.Resolver.explain`): the keyring's explanation
-    plus the sources that were read and the warnings of the load; ``helpers`` only when helpers are on."""
+    plus the sources that were read and the warnings of the load; ``helpers`` only when helpers are on;
+    ``mirrors`` only when mirrors are configured (``None``: no rule matches the image)."""
 
     sources: list[str]
     warnings: list[str]
     helpers: NotRequired[list[HelperConsulted]]
+    mirrors: NotRequired[MirrorExplanation | None]
 
 
 class TokenExplanation(Explanation):

@@ -157,6 +157,7 @@ def cmd_explain(args: argparse.Namespace, options: Options) -> int:
     else:
         _out("credentials: none match: the kubelet pulls anonymously")
     _explain_helpers(result)
+    _explain_mirrors(result)
     if result["rejected"]:
         _out("keys that do not match:")
         for r in result["rejected"]:
@@ -167,6 +168,25 @@ def cmd_explain(args: argparse.Namespace, options: Options) -> int:
     for w in warnings:
         _out(one_line(f"warning: {w}"))
     return 0
+
+
+def _explain_mirrors(result: Explanation) -> None:
+    """The mirrors rule and the order of the exec answer (docs/mirrors.md §2 step 5); never the secret."""
+    if "mirrors" not in result:
+        return
+    plan = result["mirrors"]
+    if plan is None:
+        _out("mirrors:     no rule matches this registry: the answer above is sent as is")
+        return
+    _out(f"mirrors:     rule {plan['registry']} -> " + ", ".join(plan["endpoints"]))
+    for name in plan["images"]:
+        _out(f"  mirror image: {name}")
+    if plan["order"]:
+        _out("exec answer, in the order the kubelet passes the credentials to the runtime (cacheKeyType Image):")
+        for i, t in enumerate(plan["order"], 1):
+            _out(f"  {i}. username={t['username']!r}  found for {t['image']}")
+    else:
+        _out("exec answer: no credential for the mirrors or the image: the kubelet pulls anonymously")
 
 
 def _explain_helpers(result: Explanation) -> None:
@@ -310,7 +330,9 @@ def cmd_kubelet_config(args: argparse.Namespace, options: Options) -> int:
             sys.stdout.write(_rbac(tenants.audience, args.name))
             return 0
     resolver = _loaded(options)
-    match_images = args.match_image or resolver.state.keyring.match_images()
+    # Mirrored registries (docs/mirrors.md) are asked about even without a key of their own.
+    mirrored = [registry for registry, _ in resolver.state.settings.mirrors]
+    match_images = args.match_image or sorted({*resolver.state.keyring.match_images(), *mirrored})
     if not match_images:
         raise ConfigError("no registry keys found in the configured sources; pass --match-image PATTERN")
     # The plugin must answer with the settings this config was generated for: hand on what flags and

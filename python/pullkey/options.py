@@ -239,6 +239,7 @@ class Settings:
         "cwd",
         "helpers",
         "home",
+        "mirrors",
         "root_dir",
         "search_policy",
         "sources",
@@ -256,6 +257,7 @@ class Settings:
     tenants: Tenants | None  # credential sets chosen by service-account token (pullkey.tenants)
     verbosity: int
     helpers: HelpersConfig  # docs/helpers.md
+    mirrors: list[tuple[str, list[str]]]  # (registry, endpoints) per rule, docs/mirrors.md
     cwd: str
     home: str
 
@@ -296,6 +298,7 @@ def settings_from(options: Options) -> Settings:
         for source in config.sources
     ]
     s.tenants = config.tenants
+    s.mirrors = config.mirrors
     s.verbosity = options.verbosity or 0
     s.helpers = config.helpers.with_enabled(True) if options.helpers else config.helpers
     # os.getcwd() raises when the working directory was removed; the kubelet then resolves "" to it anyway.

@@ -199,6 +199,20 @@ class Resolver:
         result: Explanation = {**found, "sources": list(state.used), "warnings": list(state.warnings)}  # type: ignore[typeddict-item]
         if state.helpers is not None:  # docs/helpers.md "explain": per helper consulted, never the secret
             result["helpers"] = [c.explained() for c in consultations]
+        mirrors = state.settings.mirrors
+        if mirrors:  # docs/mirrors.md §2 step 5: the rule, the mirror names, the order; never the secret
+            plan = _core._mirror_plan(keyring, mirrors, image)
+            if plan is None:
+                result["mirrors"] = None
+            else:
+                index, images, order = plan
+                registry, endpoints = mirrors[index]
+                result["mirrors"] = {
+                    "registry": registry,
+                    "endpoints": list(endpoints),
+                    "images": images,
+                    "order": [{"image": found_for, "username": user} for found_for, user in order],
+                }
         return result
 
     # Tenants (pullkey.tenants): a caller's service-account token chooses the credential set. Annotations

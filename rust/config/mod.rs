@@ -12,6 +12,7 @@
 mod document;
 mod helpers;
 mod kubelet;
+mod mirrors;
 mod provider;
 mod tenants;
 
@@ -23,6 +24,7 @@ pub use kubelet::{
     render_kubelet_config, validate_kubelet_config, KubeletConfig, KubeletProvider, TokenAttributes,
     KUBELET_CONFIG_GROUP,
 };
+pub use mirrors::MirrorRule;
 pub use provider::{
     parse_provider_config, CacheConfig, Format, ProviderConfig, SearchPolicy, Source, SourceKind,
     DEFAULT_CACHE_DURATION_SECS, PROVIDER_CONFIG_API_VERSION, PROVIDER_CONFIG_KIND,

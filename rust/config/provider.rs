@@ -2,6 +2,7 @@
 
 use super::document::{decode_typed, document_kind, load_document};
 use super::helpers::{convert_helpers, HelpersConfig, RawHelpers};
+use super::mirrors::{convert_mirrors, MirrorRule, RawMirrorRule};
 use super::ConfigError;
 use crate::go::duration::{parse_go_duration_nanos, DurationError};
 use crate::go::strconv::go_quote;
@@ -120,6 +121,8 @@ pub struct ProviderConfig {
     pub helpers: HelpersConfig,
     /// `tenants` and `credentialSets` (docs/provider-config.md "Tenants"); `None` when absent.
     pub tenants: Option<super::tenants::Tenants>,
+    /// `mirrors`: per registry, the mirror endpoints whose credentials come first (docs/mirrors.md).
+    pub mirrors: Vec<MirrorRule>,
 }
 
 impl Default for ProviderConfig {
@@ -140,6 +143,7 @@ impl Default for ProviderConfig {
             },
             helpers: HelpersConfig::default(),
             tenants: None,
+            mirrors: Vec::new(),
         }
     }
 }
@@ -157,6 +161,7 @@ struct RawProviderConfig {
     sources: Option<Vec<RawSource>>,
     cache: Option<RawCache>,
     helpers: Option<RawHelpers>,
+    mirrors: Option<Vec<RawMirrorRule>>,
 }
 
 #[derive(Deserialize)]
@@ -272,6 +277,9 @@ pub fn parse_provider_config(data: &[u8], name: &str) -> Result<ProviderConfig, 
     }
     if let Some(helpers) = raw.helpers {
         config.helpers = convert_helpers(helpers).map_err(|(p, m)| error(&p, m))?;
+    }
+    if let Some(mirrors) = raw.mirrors {
+        config.mirrors = convert_mirrors(mirrors).map_err(|(p, m)| error(&p, m))?;
     }
     config.tenants = super::tenants::parse_tenants(tenants, credential_sets).map_err(|(p, m)| error(&p, m))?;
     Ok(config)

@@ -48,6 +48,7 @@ mod union;
 
 pub use index::BasicKeyring;
 pub use union::{CacheKeyType, CachePolicy, Keyring, ResponseAuth};
+pub(crate) use union::ladder;
 
 use crate::credential::Credential;
 use crate::go::url::parse_ref;

@@ -322,7 +322,7 @@ pub(super) fn response_key(key: &str) -> Option<String> {
 /// Rungs: the image's host followed by every prefix of its path (longest first), then the same with
 /// host labels replaced by `*`, `**`, ... (all equivalent globs, distinct keys). Every candidate is
 /// checked: it must match `image` and its raw form must normalise back to it.
-fn ladder(image: &str, n: usize) -> Vec<String> {
+pub(crate) fn ladder(image: &str, n: usize) -> Vec<String> {
     let Ok(u) = parse_schemeless_ref(image) else {
         return Vec::new();
     };
