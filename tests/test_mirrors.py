@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import Node, request, write_config
+from pullkey import _core
+from pullkey.errors import ConfigError
 from test_kubelet_equivalence import (
     IMAGES,
     Clock,
@@ -20,8 +22,6 @@ from test_kubelet_equivalence import (
 )
 
 from oracles.kubelet_sim import kubelet_credentials, make_docker_keyring, node_keyring_first_wins
-from pullkey import _core
-from pullkey.errors import ConfigError
 
 MIRRORS = [
     {"registry": "docker.io", "endpoints": ["mirror.corp:5000/hub", "mirror2.corp"]},
@@ -41,7 +41,9 @@ def mirror_names(image: str) -> list[str]:
     host, _, path = image.partition("/")
     for rule in MIRRORS:
         pattern = str(rule["registry"])
-        if pattern == host or (pattern.startswith("*.") and host.endswith(pattern[1:]) and host.count(".") == pattern.count(".")):
+        if pattern == host or (
+            pattern.startswith("*.") and host.endswith(pattern[1:]) and host.count(".") == pattern.count(".")
+        ):
             return [f"{e}/{path}" for e in rule["endpoints"]]
     return []
 
@@ -65,7 +67,9 @@ def config(tmp_path: Path, secret_file: Path, cache_policy: str, search_policy: 
 
 @pytest.mark.parametrize("cache_policy", ["auto", "Image", "Registry", "Global"])
 @pytest.mark.parametrize("search_policy", ["first", "merge"])
-def test_kubelet_tries_mirror_credentials_first(node: Node, tmp_path: Path, cache_policy: str, search_policy: str) -> None:
+def test_kubelet_tries_mirror_credentials_first(
+    node: Node, tmp_path: Path, cache_policy: str, search_policy: str
+) -> None:
     secret_file, secret = lay_out(node, tmp_path, duplicate_keys=False)
     root = json.loads((node.root / "config.json").read_text())["auths"]
     write_config(node.root / "config.json", {**root, **MIRROR_AUTHS})
@@ -104,7 +108,8 @@ def test_docker_hub_mirror_order(node: Node, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     answer = r.json()
     assert answer["cacheKeyType"] == "Image"
-    ordered = [answer["auth"][k]["username"] for k in sorted(answer["auth"], reverse=True)]  # docs/kubelet.md §c.1.6
+    auth: dict[str, dict[str, str]] = answer["auth"]  # type: ignore[assignment]
+    ordered = [auth[k]["username"] for k in sorted(auth, reverse=True)]  # docs/kubelet.md §c.1.6
     assert ordered == ["mirror-hub", "mirror2", "hub"]
     # explain shows the rule, the mirror names and the order; never a password.
     r = node.run(None, "--config", str(cfg), "explain", "nginx")
@@ -129,7 +134,10 @@ def test_docker_hub_mirror_order(node: Node, tmp_path: Path) -> None:
         ([{"endpoints": ["m.example"]}], "mirrors[0].registry"),
         ([{"registry": "https://docker.io", "endpoints": ["m"]}], "mirrors[0].registry"),
         ([{"registry": "docker.io", "endpoints": ["m.example/"]}], "mirrors[0].endpoints[0]"),
-        ([{"registry": "a", "endpoints": ["m"]}, {"registry": "b", "endpoints": ["ok", "http://x"]}], "mirrors[1].endpoints[1]"),
+        (
+            [{"registry": "a", "endpoints": ["m"]}, {"registry": "b", "endpoints": ["ok", "http://x"]}],
+            "mirrors[1].endpoints[1]",
+        ),
         ([{"registry": "a", "endpoints": ["m"], "extra": 1}], "mirrors[0].extra"),
         ([{"registry": "a:x", "endpoints": ["m"]}], "mirrors[0].registry"),
     ],
@@ -139,7 +147,7 @@ def test_mirrors_config_is_strict(mirrors: object, path: str) -> None:
     with pytest.raises(ConfigError) as e:
         _core.load_provider_config(text.encode(), "c.json")
     assert f"c.json: {path}" in str(e.value) or path in str(e.value), str(e.value)
-    assert e.value.path == path  # type: ignore[attr-defined]
+    assert e.value.path == path
 
 
 def test_mirrors_config_round_trip() -> None:

@@ -30,7 +30,9 @@ fn valid_host(text: &str, glob: bool) -> bool {
         Some((h, p)) => (h, Some(p)),
         None => (text, None),
     };
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let port_ok = port.map_or(true, |p| {
+        !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+    });
     port_ok
         && !host.is_empty()
         && host.split('.').all(|label| {
@@ -49,7 +51,7 @@ fn valid_endpoint(text: &str) -> bool {
         None => (text, None),
     };
     valid_host(host, false)
-        && path.is_none_or(|p| {
+        && path.map_or(true, |p| {
             p.split('/').all(|c| {
                 !c.is_empty()
                     && c.bytes()
@@ -76,7 +78,10 @@ pub(super) fn convert_mirrors(raw: Vec<RawMirrorRule>) -> Result<Vec<MirrorRule>
         }
         let endpoints = rule.endpoints.unwrap_or_default();
         if endpoints.is_empty() {
-            return Err((format!("mirrors[{i}].endpoints"), "must list at least one mirror".to_owned()));
+            return Err((
+                format!("mirrors[{i}].endpoints"),
+                "must list at least one mirror".to_owned(),
+            ));
         }
         for (j, endpoint) in endpoints.iter().enumerate() {
             if !valid_endpoint(endpoint) {

@@ -47,8 +47,8 @@ mod index;
 mod union;
 
 pub use index::BasicKeyring;
-pub use union::{CacheKeyType, CachePolicy, Keyring, ResponseAuth};
 pub(crate) use union::ladder;
+pub use union::{CacheKeyType, CachePolicy, Keyring, ResponseAuth};
 
 use crate::credential::Credential;
 use crate::go::url::parse_ref;

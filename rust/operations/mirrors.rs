@@ -37,10 +37,7 @@ pub fn mirrored_credentials<'a>(
     for image in images.iter().map(String::as_str).chain(std::iter::once(repository)) {
         for credential in keyring.lookup(image) {
             let auth = credential.auth();
-            if !out
-                .iter()
-                .any(|(_, c)| same_login(&c.auth(), &auth))
-            {
+            if !out.iter().any(|(_, c)| same_login(&c.auth(), &auth)) {
                 out.push((image.to_owned(), credential));
             }
         }
@@ -95,4 +92,92 @@ pub fn exec_respond_mirrored(
         cache_duration_secs,
         &entries,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_provider_config;
+    use crate::keyring::BasicKeyring;
+
+    fn keyring(entries: &[(&str, &str)]) -> Keyring {
+        let mut g = BasicKeyring::new();
+        for (key, user) in entries {
+            let auth = AuthEntry {
+                username: (*user).to_owned(),
+                password: format!("pw-{user}"),
+                ..AuthEntry::default()
+            };
+            assert!(g.add(key, auth, "test"));
+        }
+        Keyring { groups: vec![g] }
+    }
+
+    fn rules() -> Vec<MirrorRule> {
+        let cfg = parse_provider_config(
+            b"apiVersion: pullkey.dev/v1alpha1\nkind: ProviderConfig\nmirrors:\n- registry: docker.io\n  endpoints: [m.corp:5000/hub, m2.corp]\n- registry: '*.corp.example'\n  endpoints: [cache.example]\n",
+            "c.yaml",
+        )
+        .unwrap();
+        cfg.mirrors
+    }
+
+    #[test]
+    fn mirror_names_keep_the_path_and_the_prefix() {
+        let (i, names) = mirror_images(&rules(), "docker.io/library/nginx").unwrap();
+        assert_eq!(i, 0);
+        assert_eq!(names, ["m.corp:5000/hub/library/nginx", "m2.corp/library/nginx"]);
+        assert_eq!(mirror_images(&rules(), "a.corp.example/x").unwrap().0, 1);
+        assert!(
+            mirror_images(&rules(), "corp.example/x").is_none(),
+            "a glob label matches one label"
+        );
+        assert!(mirror_images(&rules(), "quay.io/x").is_none());
+    }
+
+    #[test]
+    fn mirror_credentials_come_first_once_each() {
+        let k = keyring(&[
+            ("docker.io", "hub"),
+            ("m2.corp", "m2"),
+            ("m.corp:5000/hub", "m1"),
+            ("*.corp", "hub"),
+        ]);
+        let list = mirrored_credentials(&k, &rules(), "docker.io/library/nginx").unwrap();
+        let users: Vec<_> = list.iter().map(|(_, c)| c.auth().username).collect();
+        // m2.corp matches both the m2 key and the `*.corp` glob (whose login equals docker.io's).
+        assert_eq!(users, ["m1", "m2", "hub"]);
+        let (cache, entries) = response_with_mirrors(&k, &rules(), "docker.io/library/nginx", CachePolicy::Global);
+        assert_eq!(cache, CacheKeyType::Image);
+        let mut keys: Vec<_> = entries.iter().map(|(k, a)| (k.clone(), a.username.clone())).collect();
+        keys.sort_by(|a, b| b.0.cmp(&a.0)); // the kubelet's index order, docs/kubelet.md §c.1.6
+        let users: Vec<_> = keys.into_iter().map(|(_, u)| u).collect();
+        assert_eq!(users, ["m1", "m2", "hub"]);
+    }
+
+    #[test]
+    fn global_is_never_answered_while_mirrors_are_configured() {
+        let k = keyring(&[("quay.io", "q")]);
+        let (cache, _) = response_with_mirrors(&k, &rules(), "quay.io/x", CachePolicy::Global);
+        assert_eq!(cache, CacheKeyType::Registry);
+        let (cache, _) = response_with_mirrors(&k, &[], "quay.io/x", CachePolicy::Global);
+        assert_eq!(cache, CacheKeyType::Global);
+    }
+
+    #[test]
+    fn config_errors_name_the_field() {
+        for (doc, path) in [
+            ("- registry: docker.io\n", "mirrors[0].endpoints"),
+            (
+                "- registry: docker.io\n  endpoints: [a, 'http://b']\n",
+                "mirrors[0].endpoints[1]",
+            ),
+            ("- registry: 'docker.io/x'\n  endpoints: [a]\n", "mirrors[0].registry"),
+            ("- {registry: a, endpoints: [b], x: 1}\n", "mirrors[0].x"),
+        ] {
+            let text = format!("apiVersion: pullkey.dev/v1alpha1\nkind: ProviderConfig\nmirrors:\n{doc}");
+            let err = parse_provider_config(text.as_bytes(), "c.yaml").unwrap_err();
+            assert_eq!(err.path, path, "{doc}");
+        }
+    }
 }
