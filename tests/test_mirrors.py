@@ -155,3 +155,36 @@ def test_mirrors_config_round_trip() -> None:
     cfg = _core.load_provider_config(text.encode(), "c.json")
     assert cfg.mirrors == [(m["registry"], m["endpoints"]) for m in MIRRORS]
     assert _core.ProviderConfig().mirrors == []
+
+
+def test_runtime_config_containerd_and_crio(node: Node, tmp_path: Path) -> None:
+    import tomllib
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump({"apiVersion": "pullkey.dev/v1alpha1", "kind": "ProviderConfig", "mirrors": MIRRORS}))
+    out = tmp_path / "certs.d"
+    r = node.run(None, "--config", str(cfg), "runtime-config", "containerd", "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    assert b"*.corp.example: containerd has no host globs" in r.stderr
+    hub = tomllib.loads((out / "docker.io" / "hosts.toml").read_text())
+    assert hub["server"] == "https://registry-1.docker.io"
+    assert list(hub["host"]) == ["https://mirror.corp:5000/v2/hub", "https://mirror2.corp"], "rule order"
+    assert hub["host"]["https://mirror.corp:5000/v2/hub"]["override_path"] is True
+    assert "override_path" not in hub["host"]["https://mirror2.corp"]
+    quay = tomllib.loads((out / "quay.io" / "hosts.toml").read_text())
+    assert quay["server"] == "https://quay.io" and list(quay["host"]) == ["https://nocreds.example/v2/quay"]
+    assert not (out / "*.corp.example").exists()
+
+    r = node.run(None, "--config", str(cfg), "runtime-config", "crio")
+    assert r.returncode == 0, r.stderr
+    conf = tomllib.loads(r.stdout.decode())
+    assert conf["credential-helpers"] == ["containers-auth.json", "pullkey"]
+    registries = {reg["prefix"]: reg for reg in conf["registry"]}
+    assert [m["location"] for m in registries["docker.io"]["mirror"]] == ["mirror.corp:5000/hub", "mirror2.corp"]
+    assert registries["docker.io"]["location"] == "docker.io"
+    assert "location" not in registries["*.corp.example"]
+
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(yaml.safe_dump({"apiVersion": "pullkey.dev/v1alpha1", "kind": "ProviderConfig"}))
+    r = node.run(None, "--config", str(bare), "runtime-config", "crio")
+    assert r.returncode == 1 and b"no mirrors block" in r.stderr

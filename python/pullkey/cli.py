@@ -35,7 +35,16 @@ def _json_line(obj: object) -> None:
     sys.stdout.buffer.write(orjson.dumps(obj) + b"\n")
 
 
-_SUBCOMMANDS = {"get-credentials", "explain", "parse", "check", "kubelet-config", "probe", "version"}
+_SUBCOMMANDS = {
+    "get-credentials",
+    "explain",
+    "parse",
+    "check",
+    "kubelet-config",
+    "runtime-config",
+    "probe",
+    "version",
+}
 
 
 def _loaded(options: Options) -> Resolver:
@@ -369,6 +378,33 @@ def cmd_kubelet_config(args: argparse.Namespace, options: Options) -> int:
     return 0
 
 
+def cmd_runtime_config(args: argparse.Namespace, options: Options) -> int:
+    from pullkey import runtime_config
+
+    rules = settings_from(options).mirrors
+    if not rules:
+        raise ConfigError("no mirrors block in pullkey's config: nothing to write (docs/mirrors.md)")
+    if args.runtime == "crio":
+        if args.output:
+            runtime_config.write_registries_conf(rules, args.output)
+            _out(f"wrote {args.output}")
+        else:
+            sys.stdout.write(runtime_config.registries_conf(rules))
+        return 0
+    if args.output:
+        written, warnings = runtime_config.write_containerd(rules, args.output)
+        for path in written:
+            _out(f"wrote {path}")
+    else:
+        files, warnings = runtime_config.containerd_hosts(rules)
+        for registry, text in files.items():
+            _out(f"# {registry}/hosts.toml")
+            sys.stdout.write(text)
+    for w in warnings:
+        write_err(f"pullkey: warning: {w}")
+    return 0
+
+
 def cmd_version(_args: argparse.Namespace, _options: Options) -> int:
     _out(f"pullkey {_core.__version__}")
     return 0
@@ -440,6 +476,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--rbac", action="store_true", help="print the RBAC the kubelet needs for the token audience instead"
     )
     p.set_defaults(func=cmd_kubelet_config)
+
+    p = command("runtime-config", "write the runtime's mirror configuration from pullkey's mirrors (docs/mirrors.md)")
+    p.add_argument(
+        "runtime", choices=("containerd", "crio"), help="containerd hosts.toml, or CRI-O/podman registries.conf"
+    )
+    p.add_argument(
+        "--output",
+        metavar="PATH",
+        help="containerd: the config_path directory (one REGISTRY/hosts.toml each); crio: the drop-in file "
+        "(default: print to stdout)",
+    )
+    p.set_defaults(func=cmd_runtime_config)
 
     from pullkey.probe import command as probe_command  # urllib3 loads only when `probe` runs
 
