@@ -188,3 +188,11 @@ def test_runtime_config_containerd_and_crio(node: Node, tmp_path: Path) -> None:
     bare.write_text(yaml.safe_dump({"apiVersion": "pullkey.dev/v1alpha1", "kind": "ProviderConfig"}))
     r = node.run(None, "--config", str(bare), "runtime-config", "crio")
     assert r.returncode == 1 and b"no mirrors block" in r.stderr
+
+
+def test_readme_mirror_example_loads() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Mirrors and pull-through caches") :]
+    body = section[section.index("```yaml\n") + 8 : section.index("```\n", section.index("```yaml\n") + 8)]
+    cfg = _core.load_provider_config(body.encode(), "README.md")
+    assert cfg.mirrors == [("docker.io", ["mirror.corp.example:5000/dockerhub"])]
