@@ -2,7 +2,7 @@
 
 The gRPC server and every CLI command are thin adapters over a :class:`Resolver`; the kubelet exec
 plugin, which cannot afford this module's imports, runs the same loader once
-(:func:`pullkey._sources.load`: ``Options -> Settings -> State``). A :class:`Resolver` holds one
+(:func:`pullkey._load.load`: ``Options -> Settings -> State``). A :class:`Resolver` holds one
 immutable loaded state; :meth:`Resolver.reload` builds a new state and swaps it in with a single
 assignment, so a concurrent reader sees either the old state or the new one, never a mix, and a
 failed reload keeps the last good state.
@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pullkey import _core, _sources
+from pullkey import _core, _load
 from pullkey._core import Credential, Keyring
 from pullkey._sources import State
 from pullkey._types import CacheKeyType, CachePolicy, Explanation, TokenExplanation
@@ -54,11 +54,11 @@ class Resolver:
         self.helper_cache = HelperCache()  # docs/helpers.md "Caching": kept across reloads
 
     def load(self, accept: Callable[[State, State], str | None] | None = None) -> None:
-        """Loads the sources (the one loader, :func:`pullkey._sources.load`); raises (``ConfigError``...)
+        """Loads the sources (the one loader, :func:`pullkey._load.load`); raises (``ConfigError``...)
         and keeps the previous state on failure. ``accept(old, new)`` may refuse the new state before it
         is published (a reason: raises :class:`StateRefused`); readers never see a refused state."""
         with self._lock:
-            state = _sources.load(self.options)
+            state = _load.load(self.options)
             if state.settings.tenants is not None:
                 from pullkey import tenants
 
