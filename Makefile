@@ -59,12 +59,14 @@ format-check: $(STAMP) ## fail when `make format` would change a file (rustfmt, 
 	$(VENV)/bin/ruff format --check python tests bench oracles
 
 .PHONY: lint
-lint: format-check ## format-check, clippy, ruff, mypy, stubtest
+lint: format-check ## format-check, clippy, ruff, mypy, stubtest, import cycles, citations
 	cargo clippy -q --all-targets -- -D warnings
 	cargo clippy -q --all-targets --features python -- -D warnings
 	$(VENV)/bin/ruff check python tests bench oracles
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest pullkey._core --allowlist .stubtest-allowlist
+	$(PY) scripts/check_cycles.py
+	$(PY) scripts/check_citations.py
 
 .PHONY: protos
 protos: $(STAMP) ## regenerate python/pullkey/v1 from protos/

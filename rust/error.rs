@@ -1,5 +1,5 @@
 //! The one error type of the core. Each module owns its detailed error; this enum gathers them so
-//! the binding layer (`py.rs`) maps every failure class to a Python exception in one place.
+//! the binding layer (`py/`) maps every failure class to a Python exception in one place.
 //!
 //! Display texts are user-facing: they name the offending input (a reference, a file, a field
 //! path), never a secret value.

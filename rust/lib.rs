@@ -5,7 +5,7 @@
 //! `rust/` is the crate root, not `src/`: this is a maturin layout, where `Cargo.toml` points
 //! `[lib] path` at `rust/lib.rs` and the Python package lives beside it in `python/`. The crate
 //! builds as the `pullkey._core` extension module (`cdylib`) and as a plain Rust library (`rlib`)
-//! for `cargo test`. pyo3 appears only in `py.rs`, behind the `python` feature, so `cargo test`
+//! for `cargo test`. pyo3 appears only in `py/`, behind the `python` feature, so `cargo test`
 //! needs no libpython.
 //!
 //! Everything else is plain Rust over plain types: no file or network I/O (file contents and the

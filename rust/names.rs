@@ -24,30 +24,3 @@ pub trait Named: Sized + Copy + PartialEq + 'static {
         Self::NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::Named;
-    use crate::config::{Format, SearchPolicy, SourceKind};
-    use crate::keyring::{CacheKeyType, CachePolicy};
-
-    fn round_trips<T: Named + std::fmt::Debug>() {
-        for (name, value) in T::NAMES {
-            assert_eq!(value.name(), *name);
-            assert_eq!(T::from_name(name), Some(*value));
-        }
-        assert_eq!(T::from_name("no-such-name"), None);
-    }
-
-    #[test]
-    fn every_name_round_trips() {
-        round_trips::<CachePolicy>();
-        round_trips::<CacheKeyType>();
-        round_trips::<SearchPolicy>();
-        round_trips::<Format>();
-        round_trips::<SourceKind>();
-        assert_eq!(CachePolicy::expected(), "auto, Image, Registry, Global");
-        assert_eq!(SearchPolicy::expected(), "merge, first");
-        assert_eq!(Format::expected(), "auto, config.json, dockercfg");
-    }
-}

@@ -191,7 +191,7 @@ def test_an_unexpected_failure_is_one_line_without_a_traceback(
     import io
     import sys
 
-    from pullkey import _exec, _sources
+    from pullkey import _launch, _sources
 
     def boom(settings: object) -> object:
         raise RuntimeError(f"exploded near {CANARY}")
@@ -199,7 +199,7 @@ def test_an_unexpected_failure_is_one_line_without_a_traceback(
     monkeypatch.setattr(_sources, "build", boom)
     fake_stdin = io.TextIOWrapper(io.BytesIO(json.dumps(request("r.example/x")).encode()))
     monkeypatch.setattr(sys, "stdin", fake_stdin)
-    assert _exec.main(["--root-dir", "/nonexistent"]) == 1
+    assert _launch.main(["--root-dir", "/nonexistent"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert err == "pullkey: internal error (RuntimeError); please report it\n"

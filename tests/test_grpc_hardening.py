@@ -19,7 +19,7 @@ import socket
 import stat
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import pytest
 from grpc_health.v1 import health_pb2
 from pullkey import service
 from pullkey._core import MAX_EXPLAIN_REJECTED
+from pullkey._sources import State
 from pullkey.server import ListenError, create_server
 from pullkey.server.defaults import MAX_ERROR_DETAILS, Limits
 from pullkey.server.interceptor import MALFORMED_MESSAGE, REASON_KEY
@@ -494,10 +495,10 @@ class _CountingLoads(service.Resolver):
         super().__init__(options)
         self.loads = 0
 
-    def load(self) -> None:
+    def load(self, accept: Callable[[State, State], str | None] | None = None) -> None:
         self.loads += 1
         time.sleep(0.3)
-        super().load()
+        super().load(accept)
 
 
 def test_concurrent_reloads_are_coalesced(sources: Sources, sock_path: Path) -> None:

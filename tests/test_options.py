@@ -375,7 +375,7 @@ def test_exec_path_imports_stay_lean(world: World) -> None:
     """The kubelet pays the exec path's start-up on every uncached pull: no json, re, typing, argparse,
     dataclasses or grpc on it (they cost milliseconds each)."""
     code = (
-        "import sys; from pullkey._exec import main; rc = main(sys.argv[1:]); "
+        "import sys; from pullkey._launch import main; rc = main(sys.argv[1:]); "
         "sys.stderr.write(' '.join(sorted(sys.modules)))"
     )
     root = str(world.tmp / "root-a")

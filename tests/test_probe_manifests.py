@@ -307,8 +307,8 @@ def test_the_exec_path_never_imports_the_probe(tmp_path: Path) -> None:
     )
     code = (
         "import sys\n"
-        "from pullkey import _exec\n"
-        "code = _exec.main(['--root-dir', sys.argv[1]])\n"
+        "from pullkey import _launch\n"
+        "code = _launch.main(['--root-dir', sys.argv[1]])\n"
         "bad = sorted(m for m in ('urllib3', 'yaml', 'pullkey.probe', 'ssl') if m in sys.modules)\n"
         "sys.stderr.write(repr(bad))\n"
         "sys.exit(code)\n"

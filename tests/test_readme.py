@@ -281,3 +281,21 @@ def test_demo_runs_the_use_it_commands() -> None:
     homes = {m[1] for line in runs if (m := re.search(r"\bHOME=(\S+)", line))}
     assert homes == {"$(CURDIR)/examples/home"}
     assert "export HOME=$PWD/examples/home" in use_it
+
+
+def test_layout_names_every_module() -> None:
+    """The README's layout section names every module of the core and the package (a new one cannot
+    slip in unmentioned)."""
+    text = README.read_text()
+    layout = text[text.index("## Layout") :]
+    layout = layout[: layout.find("\n## ", 5)] if "\n## " in layout[5:] else layout
+    rust = ROOT / "rust"
+    names = {p.stem for p in rust.glob("*.rs") if p.stem not in ("lib",)}
+    names |= {p.name for p in rust.iterdir() if p.is_dir()}
+    names |= {p.stem for p in (rust / "py").glob("*.rs") if p.stem != "mod"}
+    pkg = ROOT / "python" / "pullkey"
+    names |= {p.name for p in pkg.glob("*.py") if p.name not in ("__init__.py", "__main__.py")}
+    names |= {p.name for p in pkg.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    names |= {p.stem for p in (pkg / "server").glob("*.py") if not p.name.startswith("__")}
+    missing = sorted(n for n in names if n not in layout)
+    assert not missing, f"README.md '## Layout' does not name: {missing}"

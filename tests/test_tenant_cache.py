@@ -20,7 +20,7 @@ import pytest
 from conftest import b64auth, write_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pullkey import _core, _sources, tenants
+from pullkey import _core, _load, tenants
 from pullkey.options import Options
 from test_tenants import CONFIG, REGISTRY
 
@@ -67,7 +67,7 @@ def make_node(tmp: Path, cache_type: str, cache_policy: str) -> Path:
 
 def plugin(config: Path, root: Path, clock: Clock) -> kubelet.RunFn:
     """pullkey's exec path in process: the loader's state, then the tenant decision and the core's answer."""
-    state = _sources.load(Options(config=str(config), root_dir=str(root), home=str(root / "nohome")))
+    state = _load.load(Options(config=str(config), root_dir=str(root), home=str(root / "nohome")))
 
     def run(stdin: bytes) -> tuple[int, bytes, bytes]:
         keyring, duration, note = tenants.exec_keyring(state, stdin, now=clock.s)

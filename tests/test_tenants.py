@@ -223,7 +223,7 @@ def test_older_api_versions_carry_no_token(cluster: Cluster) -> None:
 
 def test_exec_path_with_a_token_stays_lean(cluster: Cluster) -> None:
     code = (
-        "import sys; from pullkey._exec import main; rc = main(sys.argv[1:]); "
+        "import sys; from pullkey._launch import main; rc = main(sys.argv[1:]); "
         "sys.stderr.write(' '.join(sorted(sys.modules)))"
     )
     req = request(f"{REGISTRY}/x", serviceAccountToken=issuer.token("team-a", "default"))

@@ -1,5 +1,5 @@
 """``python -m pullkey``: the same as the ``pullkey`` executable."""
 
-from pullkey._exec import main
+from pullkey._launch import main
 
 raise SystemExit(main())

@@ -21,7 +21,7 @@ class Parser(argparse.ArgumentParser):
 
     def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         # argparse drops an OSError here (--help on a full disk would exit 0 with nothing written):
-        # let it reach the one-line report of pullkey._exec.launch.
+        # let it reach the one-line report of pullkey._launch.launch.
         if message:
             (file or sys.stderr).write(message)
 

@@ -504,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs one command. Errors are one line on stderr: a ``PullkeyError``, an ``OSError`` naming a
-    file (``pullkey``'s own script, :func:`pullkey._exec.launch`, turns any other failure, e.g. stdout
+    file (``pullkey``'s own script, :func:`pullkey._launch.launch`, turns any other failure, e.g. stdout
     on a broken pipe, into one line too)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if "serve" in args_list:

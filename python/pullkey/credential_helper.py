@@ -42,10 +42,10 @@ def _say(text: str) -> None:
 
 
 def _state() -> State:
-    from pullkey import _sources
+    from pullkey import _load
     from pullkey.options import Options
 
-    return _sources.load(Options())
+    return _load.load(Options())
 
 
 def _get() -> int:

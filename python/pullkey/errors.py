@@ -1,6 +1,6 @@
 """pullkey's exception hierarchy: every error pullkey raises on purpose is a :class:`PullkeyError`.
 
-Defined in Python and raised from Rust (``rust/py.rs`` imports these classes), so that they pickle,
+Defined in Python and raised from Rust (``rust/py/mod.rs`` imports these classes), so that they pickle,
 subclass built-ins and are documented in one place. This module must not import ``pullkey._core``.
 
 Each error carries a stable ``code`` (a short snake_case string, part of the API: scripts and the gRPC

@@ -8,7 +8,7 @@ position and any entry point:
 - every CLI command, and the gRPC daemon, add the same flags to their argparse parser with
   :func:`add_source_flags`;
 - both then call :func:`options_from` to get an :class:`Options`, and the loader
-  (:func:`pullkey._sources.load`, used by :class:`pullkey.Resolver` too) turns it into
+  (:func:`pullkey._load.load`, used by :class:`pullkey.Resolver` too) turns it into
   :class:`Settings` (:func:`settings_from`) and the loaded state.
 
 Precedence: command-line flag > environment variable > config file field > default. Long flags are
@@ -277,7 +277,7 @@ def settings_from(options: Options) -> Settings:
     config = _core.ProviderConfig()  # the defaults
     base = ""
     if s.config_path:
-        from pullkey._sources import NotRead, quote, read_regular  # loaded already: _sources imports us
+        from pullkey._files import NotRead, quote, read_regular
 
         name = quote(s.config_path)
         try:

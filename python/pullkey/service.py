@@ -2,7 +2,7 @@
 
 The gRPC server and every CLI command are thin adapters over a :class:`Resolver`; the kubelet exec
 plugin, which cannot afford this module's imports, runs the same loader once
-(:func:`pullkey._sources.load`: ``Options -> Settings -> State``). A :class:`Resolver` holds one
+(:func:`pullkey._load.load`: ``Options -> Settings -> State``). A :class:`Resolver` holds one
 immutable loaded state; :meth:`Resolver.reload` builds a new state and swaps it in with a single
 assignment, so a concurrent reader sees either the old state or the new one, never a mix, and a
 failed reload keeps the last good state.
@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from pullkey import _core, _sources
+from pullkey import _core, _load
 from pullkey._core import Credential, Keyring
 from pullkey._sources import State
 from pullkey._types import CacheKeyType, CachePolicy, Explanation, TokenExplanation
@@ -24,6 +24,12 @@ from pullkey.helpers.cache import HelperCache
 from pullkey.options import Options
 
 __all__ = ["Answer", "Explanation", "Options", "Resolver", "State", "load_keyring"]
+
+
+class StateRefused(NotLoaded):
+    """A freshly loaded state its ``accept`` check refused (the last good state keeps serving)."""
+
+    code = "state_refused"
 
 
 @dataclass(frozen=True)
@@ -47,33 +53,33 @@ class Resolver:
         self.last_error: str | None = None
         self.helper_cache = HelperCache()  # docs/helpers.md "Caching": kept across reloads
 
-    def load(self) -> None:
-        """Loads the sources (the one loader, :func:`pullkey._sources.load`); raises (``ConfigError``...)
-        and keeps the previous state on failure."""
+    def load(self, accept: Callable[[State, State], str | None] | None = None) -> None:
+        """Loads the sources (the one loader, :func:`pullkey._load.load`); raises (``ConfigError``...)
+        and keeps the previous state on failure. ``accept(old, new)`` may refuse the new state before it
+        is published (a reason: raises :class:`StateRefused`); readers never see a refused state."""
         with self._lock:
-            state = _sources.load(self.options)
+            state = _load.load(self.options)
             if state.settings.tenants is not None:
                 from pullkey import tenants
 
                 state.tenants = tenants.load(state)  # before the state is published
+            old = self._state
+            if accept is not None and old is not None:
+                refusal = accept(old, state)
+                if refusal is not None:
+                    raise StateRefused(refusal)
             self._state = state
             self.last_error = None
 
-    def reload(self) -> bool:
-        """Reloads; ``False`` (last good state kept, ``last_error`` set) when the new state fails."""
+    def reload(self, accept: Callable[[State, State], str | None] | None = None) -> bool:
+        """Reloads; ``False`` (last good state kept, ``last_error`` set) when the new state fails or
+        ``accept`` refuses it (see :meth:`load`)."""
         try:
-            self.load()
+            self.load(accept)
         except Exception as e:
             self.last_error = str(e)
             return False
         return True
-
-    def restore(self, state: State) -> None:
-        """Serves ``state`` again (a state this resolver served before): the daemon's last-good rule puts
-        back the previous state when a source it used no longer parses. One assignment, as in :meth:`load`:
-        readers see the old or the new state, never a mix."""
-        with self._lock:
-            self._state = state
 
     @property
     def loaded(self) -> bool:

@@ -14,6 +14,7 @@ mod helpers;
 mod kubelet;
 mod mirrors;
 mod provider;
+mod source;
 mod tenants;
 
 pub use helpers::{
@@ -26,9 +27,10 @@ pub use kubelet::{
 };
 pub use mirrors::MirrorRule;
 pub use provider::{
-    parse_provider_config, CacheConfig, Format, ProviderConfig, SearchPolicy, Source, SourceKind,
-    DEFAULT_CACHE_DURATION_SECS, PROVIDER_CONFIG_API_VERSION, PROVIDER_CONFIG_KIND,
+    parse_provider_config, CacheConfig, ProviderConfig, SearchPolicy, DEFAULT_CACHE_DURATION_SECS,
+    PROVIDER_CONFIG_API_VERSION, PROVIDER_CONFIG_KIND,
 };
+pub use source::{Format, Source, SourceKind};
 pub use tenants::{render_token_attributes, CredentialSet, Selector, TenantSettings, Tenants, TokenCacheType};
 
 use std::fmt;

@@ -3,6 +3,7 @@
 use super::document::{decode_typed, document_kind, load_document};
 use super::helpers::{convert_helpers, HelpersConfig, RawHelpers};
 use super::mirrors::{convert_mirrors, MirrorRule, RawMirrorRule};
+use super::source::{convert_source, named, Format, RawSource, Source, SourceKind};
 use super::ConfigError;
 use crate::go::duration::{parse_go_duration_nanos, DurationError};
 use crate::go::strconv::go_quote;
@@ -28,71 +29,9 @@ pub enum SearchPolicy {
     First,
 }
 
-/// The `type` of a source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceKind {
-    /// The kubelet docker-config search paths under `rootDir` (§b.2).
-    SearchPaths,
-    /// An extra `config.json` / `.dockercfg` file (`path`).
-    DockerConfig,
-    /// A file of Secret manifests (`path`).
-    PullSecret,
-    /// A directory of manifests and/or mounted secret volumes (`path`).
-    PullSecretDir,
-}
-
-impl Named for SourceKind {
-    /// The names of a source's `type`.
-    const NAMES: &'static [(&'static str, Self)] = &[
-        ("SearchPaths", SourceKind::SearchPaths),
-        ("DockerConfig", SourceKind::DockerConfig),
-        ("PullSecret", SourceKind::PullSecret),
-        ("PullSecretDir", SourceKind::PullSecretDir),
-    ];
-}
-
-impl SourceKind {
-    /// The name used in the config file.
-    pub fn as_str(self) -> &'static str {
-        self.name()
-    }
-}
-
 impl Named for SearchPolicy {
     /// The names of `searchPolicy` and `--search-policy`.
     const NAMES: &'static [(&'static str, Self)] = &[("merge", SearchPolicy::Merge), ("first", SearchPolicy::First)];
-}
-
-impl Named for Format {
-    /// The names of a `DockerConfig` source's `format`.
-    const NAMES: &'static [(&'static str, Self)] = &[
-        ("auto", Format::Auto),
-        ("config.json", Format::ConfigJson),
-        ("dockercfg", Format::DockerCfg),
-    ];
-}
-
-/// The `format` of a `DockerConfig` source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Format {
-    /// `auto` (default): `config.json` when the document has an `auths` member, else `.dockercfg`.
-    #[default]
-    Auto,
-    /// `config.json`
-    ConfigJson,
-    /// `dockercfg`
-    DockerCfg,
-}
-
-/// One entry of `sources` (order = precedence).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Source {
-    /// `type`.
-    pub kind: SourceKind,
-    /// Required for every type but `SearchPaths` (where it is refused).
-    pub path: Option<String>,
-    /// Only `DockerConfig` sources may set it; `Auto` otherwise.
-    pub format: Format,
 }
 
 /// `cache`: how the kubelet may cache answers (§e.2 steps 7, 9).
@@ -162,15 +101,6 @@ struct RawProviderConfig {
     cache: Option<RawCache>,
     helpers: Option<RawHelpers>,
     mirrors: Option<Vec<RawMirrorRule>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawSource {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    path: Option<String>,
-    format: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -283,46 +213,6 @@ pub fn parse_provider_config(data: &[u8], name: &str) -> Result<ProviderConfig, 
     }
     config.tenants = super::tenants::parse_tenants(tenants, credential_sets).map_err(|(p, m)| error(&p, m))?;
     Ok(config)
-}
-
-/// The value named `name`, or "unknown WHAT "name", expected one of ..." (the names of [`Named`]).
-fn named<T: Named>(name: &str, what: &str) -> Result<T, String> {
-    T::from_name(name).ok_or_else(|| format!("unknown {what} {}, expected one of {}", go_quote(name), T::expected()))
-}
-
-pub(super) fn convert_source(index: usize, raw: RawSource) -> Result<Source, (String, String)> {
-    let at = |field: &str| format!("sources[{index}].{field}");
-    let kind = match raw.kind {
-        None => {
-            return Err((
-                at("type"),
-                format!("required, expected one of {}", SourceKind::expected()),
-            ))
-        }
-        Some(kind) => named(&kind, "source type").map_err(|m| (at("type"), m))?,
-    };
-    let path = match (kind, raw.path) {
-        (SourceKind::SearchPaths, Some(_)) => {
-            return Err((
-                at("path"),
-                "not allowed for type SearchPaths (the search paths are under rootDir)".to_owned(),
-            ))
-        }
-        (SourceKind::SearchPaths, None) => None,
-        (_, Some(path)) if !path.is_empty() => Some(path),
-        (kind, _) => return Err((at("path"), format!("required for type {}", kind.as_str()))),
-    };
-    let format = match (kind, raw.format) {
-        (_, None) => Format::Auto,
-        (SourceKind::DockerConfig, Some(format)) => named(&format, "format").map_err(|m| (at("format"), m))?,
-        (kind, Some(_)) => {
-            return Err((
-                at("format"),
-                format!("only allowed for type DockerConfig, not {}", kind.as_str()),
-            ))
-        }
-    };
-    Ok(Source { kind, path, format })
 }
 
 /// `cache.duration`: a non-negative Go duration string of whole seconds.

@@ -20,7 +20,7 @@
 
 use super::document::decode_typed;
 use super::kubelet::{label_key_errors, push_yaml_string};
-use super::provider::{convert_source, RawSource, Source, SourceKind};
+use super::source::{convert_source, RawSource, Source, SourceKind};
 use crate::go::strconv::go_quote;
 use serde::Deserialize;
 use serde_json::Value;

@@ -896,3 +896,30 @@ fn deeply_nested_config_is_refused_quickly() {
     let e = parse_provider_config(json.as_bytes(), "c.json").unwrap_err();
     assert!(e.message.contains("more than 250000 nodes"), "{}", e.message);
 }
+
+/// The one table of names per enum (`crate::names`), for every enum that has names.
+mod names {
+    use crate::config::{Format, SearchPolicy, SourceKind};
+    use crate::keyring::{CacheKeyType, CachePolicy};
+    use crate::names::Named;
+
+    fn round_trips<T: Named + std::fmt::Debug>() {
+        for (name, value) in T::NAMES {
+            assert_eq!(value.name(), *name);
+            assert_eq!(T::from_name(name), Some(*value));
+        }
+        assert_eq!(T::from_name("no-such-name"), None);
+    }
+
+    #[test]
+    fn every_name_round_trips() {
+        round_trips::<CachePolicy>();
+        round_trips::<CacheKeyType>();
+        round_trips::<SearchPolicy>();
+        round_trips::<Format>();
+        round_trips::<SourceKind>();
+        assert_eq!(CachePolicy::expected(), "auto, Image, Registry, Global");
+        assert_eq!(SearchPolicy::expected(), "merge, first");
+        assert_eq!(Format::expected(), "auto, config.json, dockercfg");
+    }
+}

@@ -2,7 +2,7 @@
 it, and putting its answer in the kubelet order.
 
 Off by default (``helpers.enabled`` or ``--helpers``): the kubelet never runs helpers. When on, the
-loader (:func:`pullkey._sources.load`) makes a :class:`HelperPlan` from the node docker configs it
+loader (:func:`pullkey._load.load`) makes a :class:`HelperPlan` from the node docker configs it
 used; the exec plugin and ``docker-credential-pullkey`` consult it once per call (:func:`consult`), the
 long-lived :class:`pullkey.Resolver` through :class:`pullkey.helpers.cache.HelperCache` (cached,
 single-flight, back-off).

@@ -135,16 +135,13 @@ class Daemon:
 
     async def _reload_now(self, reason: str) -> tuple[bool, str]:
         first = not self.loaded
-        old = self.resolver.state if self.resolver.loaded else None
         try:
             if first:
                 await asyncio.to_thread(self.resolver.load)
                 ok = True
             else:
-                ok = await asyncio.to_thread(self.resolver.reload)
+                ok = await asyncio.to_thread(self.resolver.reload, self._last_good_refusal)
             message = "loaded" if ok else (self.resolver.last_error or "reload failed")
-            if ok and old is not None:
-                ok, message = self._keep_last_good(old)
         except errors.PullkeyError as exc:
             ok, message = False, str(exc)
         except (KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError):
@@ -173,11 +170,12 @@ class Daemon:
             )
         return ok, message
 
-    def _keep_last_good(self, old: State) -> tuple[bool, str]:
-        """Put ``old`` back when a source it used still exists but no longer loads (see the module doc)."""
-        new = self.resolver.state
+    @staticmethod
+    def _last_good_refusal(old: State, new: State) -> str | None:
+        """Why ``new`` must not replace ``old``: a source ``old`` used still exists but no longer loads (see
+        the module doc). Decided before the swap, so no call is ever answered from such a state."""
         if new.settings.strict:
-            return True, "loaded"
+            return None
         still_configured = set(new.watched)
         lost = [
             s
@@ -187,10 +185,9 @@ class Daemon:
             and os.path.exists(s)
         ]
         if not lost:
-            return True, "loaded"
-        self.resolver.restore(old)
+            return None
         reasons = [w for w in new.warnings if any(w.startswith(s) for s in lost)]
-        return False, reasons[0] if reasons else f"{lost[0]}: no longer loads"
+        return reasons[0] if reasons else f"{lost[0]}: no longer loads"
 
     def _log_warnings(self, warnings: list[str]) -> None:
         for text in warnings[: defaults.MAX_LOGGED_WARNINGS]:
