@@ -12,9 +12,11 @@
 //!   conversions drop them for v1alpha1/v1beta1); in the older versions they are ignored unchecked.
 //! - Error messages never contain input text: the request may carry a service-account token.
 
+mod plugin;
 mod request;
 mod response;
 
+pub use plugin::{decode_plugin_response, encode_plugin_request, PluginResponse};
 pub use request::{decode_request, Request, RequestError};
 pub use response::{cache_key_type_str, encode_response};
 
