@@ -187,6 +187,10 @@ class ProviderConfig:
     def mirrors(self) -> list[tuple[str, list[str]]]:
         """``mirrors``: ``(registry, endpoints)`` of each rule, in order (docs/mirrors.md)."""
     @property
+    def upstreams(self) -> list[tuple[str, str, list[str], list[tuple[str, str]], str, list[str], int, int]]:
+        """``upstreams``: ``(name, command, args, env, apiVersion, matchImages, defaultCacheDuration seconds,
+        timeout ms)`` of each plugin, in order."""
+    @property
     def tenants(self) -> Tenants | None:
         """``tenants`` and ``credentialSets``, or ``None`` (node sources only)."""
 
@@ -329,6 +333,16 @@ def _exec_respond(
 ) -> bytes:
     """The kubelet ``CredentialProviderResponse`` bytes for a ``CredentialProviderRequest``.
     Raises :class:`pullkey.InvalidRequest` or :class:`pullkey.InvalidReference`."""
+
+def _with_upstream_answers(keyring: Keyring, answers: list[tuple[str, str, str, str]]) -> Keyring:
+    """``keyring`` with the upstream plugins' answers ``(source, key, username, password)`` as a last group."""
+
+def _encode_plugin_request(api_version: str, image: str) -> bytes:
+    """The request pullkey writes to an upstream plugin (plain mode)."""
+
+def _decode_plugin_response(data: bytes, api_version: str) -> tuple[str, int | None, list[tuple[str, str, str]]]:
+    """An upstream plugin's stdout decoded strictly: ``(cacheKeyType, cacheDuration seconds or None,
+    [(key, username, password)])``. Raises ``ValueError`` (never quoting the output)."""
 
 def _mirror_plan(
     keyring: Keyring, mirrors: Sequence[tuple[str, Sequence[str]]], image: str

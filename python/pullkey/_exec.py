@@ -63,6 +63,18 @@ def run(options: Options) -> int:
             from pullkey.helpers import answer_exec
 
             keyring, policy, duration = answer_exec(state, _core._exec_request_image(request), keyring, duration)
+        if settings.upstreams:  # other kubelet plugins as a source (docs/provider-config.md "Upstream plugins")
+            import os
+
+            from pullkey.upstreams import answer_exec as upstream_answer
+
+            environ = os.environ if options.environ is None else options.environ
+            image = _core._exec_request_image(request)
+            keyring, policy, duration, errors = upstream_answer(
+                settings.upstreams, image, keyring, policy, duration, environ
+            )
+            for line in errors:
+                _sources.write_err(f"pullkey: {line}")
         response = _core._exec_respond(keyring, request, policy, duration, settings.mirrors)
         write_stdout(response)
     except PullkeyError as e:

@@ -341,7 +341,9 @@ def cmd_kubelet_config(args: argparse.Namespace, options: Options) -> int:
     resolver = _loaded(options)
     # Mirrored registries (docs/mirrors.md) are asked about even without a key of their own.
     mirrored = [registry for registry, _ in resolver.state.settings.mirrors]
-    match_images = args.match_image or sorted({*resolver.state.keyring.match_images(), *mirrored})
+    # ... and so are the images upstream plugins answer for (docs/provider-config.md "Upstream plugins").
+    upstream = [pattern for u in resolver.state.settings.upstreams for pattern in u[5]]
+    match_images = args.match_image or sorted({*resolver.state.keyring.match_images(), *mirrored, *upstream})
     if not match_images:
         raise ConfigError("no registry keys found in the configured sources; pass --match-image PATTERN")
     # The plugin must answer with the settings this config was generated for: hand on what flags and

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
     from pullkey._core import ConfigSource, HelpersConfig, Tenants
     from pullkey._types import CachePolicy, SearchPolicy
+    from pullkey.upstreams import UpstreamTuple
 
     T = TypeVar("T", bound=str)
 
@@ -245,6 +246,7 @@ class Settings:
         "sources",
         "strict",
         "tenants",
+        "upstreams",
         "verbosity",
     )
     config_path: str | None
@@ -258,6 +260,7 @@ class Settings:
     verbosity: int
     helpers: HelpersConfig  # docs/helpers.md
     mirrors: list[tuple[str, list[str]]]  # (registry, endpoints) per rule, docs/mirrors.md
+    upstreams: list[UpstreamTuple]  # other kubelet plugins as a source (pullkey.upstreams)
     cwd: str
     home: str
 
@@ -299,6 +302,7 @@ def settings_from(options: Options) -> Settings:
     ]
     s.tenants = config.tenants
     s.mirrors = config.mirrors
+    s.upstreams = config.upstreams
     s.verbosity = options.verbosity or 0
     s.helpers = config.helpers.with_enabled(True) if options.helpers else config.helpers
     # os.getcwd() raises when the working directory was removed; the kubelet then resolves "" to it anyway.

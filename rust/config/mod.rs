@@ -16,6 +16,7 @@ mod mirrors;
 mod provider;
 mod source;
 mod tenants;
+mod upstreams;
 
 pub use helpers::{
     is_helper_name, HelperEnv, HelpersConfig, DEFAULT_HELPER_CACHE_SECS, DEFAULT_HELPER_DIRS,
@@ -32,6 +33,7 @@ pub use provider::{
 };
 pub use source::{Format, Source, SourceKind};
 pub use tenants::{render_token_attributes, CredentialSet, Selector, TenantSettings, Tenants, TokenCacheType};
+pub use upstreams::{Upstream, DEFAULT_UPSTREAM_TIMEOUT_MS, MAX_UPSTREAM_TIMEOUT_MS};
 
 use std::fmt;
 

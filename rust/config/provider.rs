@@ -4,6 +4,7 @@ use super::document::{decode_typed, document_kind, load_document};
 use super::helpers::{convert_helpers, HelpersConfig, RawHelpers};
 use super::mirrors::{convert_mirrors, MirrorRule, RawMirrorRule};
 use super::source::{convert_source, named, Format, RawSource, Source, SourceKind};
+use super::upstreams::{convert_upstreams, RawUpstream, Upstream};
 use super::ConfigError;
 use crate::go::duration::{parse_go_duration_nanos, DurationError};
 use crate::go::strconv::go_quote;
@@ -62,6 +63,8 @@ pub struct ProviderConfig {
     pub tenants: Option<super::tenants::Tenants>,
     /// `mirrors`: per registry, the mirror endpoints whose credentials come first (docs/mirrors.md).
     pub mirrors: Vec<MirrorRule>,
+    /// `upstreams`: other kubelet plugins run as sources (docs/provider-config.md "Upstream plugins").
+    pub upstreams: Vec<Upstream>,
 }
 
 impl Default for ProviderConfig {
@@ -83,6 +86,7 @@ impl Default for ProviderConfig {
             helpers: HelpersConfig::default(),
             tenants: None,
             mirrors: Vec::new(),
+            upstreams: Vec::new(),
         }
     }
 }
@@ -101,6 +105,7 @@ struct RawProviderConfig {
     cache: Option<RawCache>,
     helpers: Option<RawHelpers>,
     mirrors: Option<Vec<RawMirrorRule>>,
+    upstreams: Option<Vec<RawUpstream>>,
 }
 
 #[derive(Deserialize)]
@@ -210,6 +215,9 @@ pub fn parse_provider_config(data: &[u8], name: &str) -> Result<ProviderConfig, 
     }
     if let Some(mirrors) = raw.mirrors {
         config.mirrors = convert_mirrors(mirrors).map_err(|(p, m)| error(&p, m))?;
+    }
+    if let Some(upstreams) = raw.upstreams {
+        config.upstreams = convert_upstreams(upstreams).map_err(|(p, m)| error(&p, m))?;
     }
     config.tenants = super::tenants::parse_tenants(tenants, credential_sets).map_err(|(p, m)| error(&p, m))?;
     Ok(config)

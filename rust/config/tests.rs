@@ -192,12 +192,12 @@ fn every_error_path() {
             ("just text\n".into(), "", "expected a ProviderConfig mapping, got a scalar"),
             // unknown fields, at every level
             (with_head("sorces: []\n"), "sorces",
-             "unknown field, expected one of apiVersion, kind, rootDir, searchPolicy, strict, sources, cache, helpers, mirrors"),
+             "unknown field, expected one of apiVersion, kind, rootDir, searchPolicy, strict, sources, cache, helpers, mirrors, upstreams"),
             (with_head("sources:\n- type: SearchPaths\n- type: PullSecret\n  path: /a\n- type: DockerConfig\n  paht: /x\n"),
              "sources[2].paht", "unknown field, expected one of type, path, format"),
             (with_head("cache:\n  ttl: 5m\n"), "cache.ttl", "unknown field, expected one of policy, duration"),
             (with_head("RootDir: /x\n"), "RootDir",
-             "unknown field, expected one of apiVersion, kind, rootDir, searchPolicy, strict, sources, cache, helpers, mirrors"),
+             "unknown field, expected one of apiVersion, kind, rootDir, searchPolicy, strict, sources, cache, helpers, mirrors, upstreams"),
             // wrong types
             (with_head("rootDir: 5\n"), "rootDir", "expected a string, got a number"),
             (with_head("strict: yes\n"), "strict", "expected a boolean, got a string"),

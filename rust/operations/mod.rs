@@ -10,11 +10,13 @@ mod build;
 mod helpers;
 mod lookup;
 mod mirrors;
+mod upstreams;
 
 pub use build::{build_keyring, Built, SearchPolicy, SourceData, SourceFile};
 pub use helpers::{helper_refs, with_helper_answers, HelperAnswer, HelperRefs};
 pub use lookup::{exec_respond, lookup_image, repository_of};
 pub use mirrors::{exec_respond_mirrored, mirror_images, mirrored_credentials, response_with_mirrors};
+pub use upstreams::with_upstream_answers;
 
 use crate::reference::{self, ReferenceView};
 use crate::CoreError;

@@ -110,6 +110,39 @@ impl PyProviderConfig {
             .map(|r| (r.registry.clone(), r.endpoints.clone()))
             .collect()
     }
+    /// `upstreams`: `(name, command, args, env, apiVersion, matchImages, defaultCacheDuration
+    /// seconds, timeout ms)` of each plugin, in order (docs/provider-config.md "Upstream plugins").
+    #[getter]
+    #[allow(clippy::type_complexity)]
+    fn upstreams(
+        &self,
+    ) -> Vec<(
+        String,
+        String,
+        Vec<String>,
+        Vec<(String, String)>,
+        &'static str,
+        Vec<String>,
+        u64,
+        u64,
+    )> {
+        self.inner
+            .upstreams
+            .iter()
+            .map(|u| {
+                (
+                    u.name.clone(),
+                    u.command.clone(),
+                    u.args.clone(),
+                    u.env.clone(),
+                    u.api_version.as_str(),
+                    u.match_images.clone(),
+                    u.default_cache_duration_secs,
+                    u.timeout_ms,
+                )
+            })
+            .collect()
+    }
     /// `tenants` and `credentialSets`, or `None`.
     #[getter]
     fn tenants(&self) -> Option<PyTenants> {

@@ -36,6 +36,58 @@ pub(crate) fn with_helper_answers(keyring: &PyKeyring, answers: Vec<(String, Str
     }
 }
 
+/// `keyring` with the upstream plugins' answers `(source, key, username, password)` as a last group,
+/// after node files (docs/provider-config.md "Upstream plugins").
+#[pyfunction]
+#[pyo3(name = "_with_upstream_answers")]
+pub(crate) fn with_upstream_answers(keyring: &PyKeyring, answers: Vec<(String, String, String, String)>) -> PyKeyring {
+    let answers = answers
+        .into_iter()
+        .map(|(source, key, username, password)| operations::HelperAnswer {
+            source,
+            key,
+            username,
+            password,
+        })
+        .collect();
+    PyKeyring {
+        inner: operations::with_upstream_answers(&keyring.inner, answers),
+    }
+}
+
+/// The request pullkey writes to an upstream plugin (docs/kubelet.md §e.4, plain mode).
+#[pyfunction]
+#[pyo3(name = "_encode_plugin_request")]
+pub(crate) fn encode_plugin_request<'py>(
+    py: Python<'py>,
+    api_version: &str,
+    image: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let version = crate::exec::ApiVersion::from_api_version(api_version)
+        .ok_or_else(|| pyo3::exceptions::PyValueError::new_err(format!("unknown apiVersion {api_version:?}")))?;
+    Ok(PyBytes::new(py, &crate::exec::encode_plugin_request(version, image)))
+}
+
+/// An upstream plugin's stdout decoded strictly (docs/kubelet.md §e.3, §e.4):
+/// `(cacheKeyType, cacheDuration in whole seconds or None, [(key, username, password)])`; raises
+/// `ValueError` with a message that never quotes the output. A negative duration counts as 0.
+#[pyfunction]
+#[pyo3(name = "_decode_plugin_response")]
+#[allow(clippy::type_complexity)]
+pub(crate) fn decode_plugin_response(
+    data: &[u8],
+    api_version: &str,
+) -> PyResult<(&'static str, Option<u64>, Vec<(String, String, String)>)> {
+    let version = crate::exec::ApiVersion::from_api_version(api_version)
+        .ok_or_else(|| pyo3::exceptions::PyValueError::new_err(format!("unknown apiVersion {api_version:?}")))?;
+    let r = crate::exec::decode_plugin_response(data, version).map_err(pyo3::exceptions::PyValueError::new_err)?;
+    let secs = r
+        .cache_duration_nanos
+        .map(|n| u64::try_from(n).unwrap_or(0) / 1_000_000_000);
+    let auth = r.auth.into_iter().map(|(k, a)| (k, a.username, a.password)).collect();
+    Ok((crate::exec::cache_key_type_str(r.cache_key_type), secs, auth))
+}
+
 /// A helper's `get` run: `("found", username, secret, identity_token)`, `("not found", "", "", False)`
 /// or `("error", message, "", False)`.
 #[pyfunction]

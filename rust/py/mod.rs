@@ -159,6 +159,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_keyring, m)?)?;
     m.add_function(wrap_pyfunction!(exec_respond, m)?)?;
     m.add_function(wrap_pyfunction!(mirror_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(with_upstream_answers, m)?)?;
+    m.add_function(wrap_pyfunction!(encode_plugin_request, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_plugin_response, m)?)?;
     m.add_function(wrap_pyfunction!(encode_answer, m)?)?;
     m.add_function(wrap_pyfunction!(encode_batch, m)?)?;
     m.add_function(wrap_pyfunction!(encode_batch_request, m)?)?;

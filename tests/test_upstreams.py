@@ -1,0 +1,236 @@
+"""Upstream kubelet plugins as a source (docs/provider-config.md "Upstream plugins"): a plugin written
+here answers in each apiVersion with each cacheKeyType; one fails, one hangs past its timeout, one
+prints garbage; and the installed pullkey is the upstream plugin of a second pullkey configuration."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import Node, request, write_config
+from pullkey import _core
+from pullkey.errors import ConfigError
+
+GROUP = "credentialprovider.kubelet.k8s.io"
+PLUGIN = """#!{python}
+import json, os, sys, time
+req = sys.stdin.buffer.read()
+open(os.environ["REQ_LOG"], "ab").write(req)
+mode = os.environ.get("MODE", "ok")
+if mode == "fail":
+    sys.stderr.write("boom s3cret-in-stderr\\n"); sys.exit(3)
+if mode == "hang":
+    time.sleep(30)
+if mode == "garbage":
+    sys.stdout.write("not json s3cret-in-garbage"); sys.exit(0)
+image = json.loads(req)["image"]
+print(json.dumps({{
+    "kind": "CredentialProviderResponse",
+    "apiVersion": os.environ["API"],
+    "cacheKeyType": os.environ["CKT"],
+    "cacheDuration": "2m",
+    "auth": {{image.split("/")[0]: {{"username": "up-user", "password": "up-s3cret"}}}},
+}}))
+"""
+
+
+def plugin(tmp_path: Path) -> Path:
+    path = tmp_path / "plugin.py"
+    path.write_text(PLUGIN.format(python=sys.executable))
+    path.chmod(0o755)
+    return path
+
+
+def config(tmp_path: Path, upstreams: list[dict[str, object]]) -> Path:
+    cfg = tmp_path / "pullkey.yaml"
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "pullkey.dev/v1alpha1",
+                "kind": "ProviderConfig",
+                "cache": {"duration": "10m"},
+                "upstreams": upstreams,
+            }
+        )
+    )
+    return cfg
+
+
+def upstream(
+    tmp_path: Path, version: str, ckt: str = "Registry", mode: str = "ok", extra: dict[str, object] | None = None
+) -> dict[str, object]:
+    return {
+        "name": f"up-{mode}",
+        "command": str(plugin(tmp_path)),
+        "apiVersion": f"{GROUP}/{version}",
+        "matchImages": ["up.example"],
+        "defaultCacheDuration": "5m",
+        "env": [
+            {"name": "API", "value": f"{GROUP}/{version}"},
+            {"name": "CKT", "value": ckt},
+            {"name": "MODE", "value": mode},
+            {"name": "REQ_LOG", "value": str(tmp_path / "requests.log")},
+        ],
+        **(extra or {}),
+    }
+
+
+def ordered_users(answer: dict[str, object]) -> list[str]:
+    auth: dict[str, dict[str, str]] = answer["auth"]  # type: ignore[assignment]
+    return [auth[k]["username"] for k in sorted(auth, reverse=True)]  # docs/kubelet.md §c.1.6
+
+
+@pytest.mark.parametrize("ckt", ["Image", "Registry", "Global"])
+@pytest.mark.parametrize("version", ["v1", "v1beta1", "v1alpha1"])
+def test_upstream_answers_join_after_node_files(node: Node, tmp_path: Path, version: str, ckt: str) -> None:
+    write_config(node.root / "config.json", {"up.example": {"username": "node-user", "password": "n"}})
+    cfg = config(tmp_path, [upstream(tmp_path, version, ckt)])
+    r = node.run(request("up.example/team/app"), "--config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    answer = r.json()
+    assert ordered_users(answer) == ["node-user", "up-user"], "node files first, then the upstream"
+    assert answer["cacheKeyType"] == "Image" and answer["cacheDuration"] == "2m0s", "never longer than the upstream's"
+    sent = (tmp_path / "requests.log").read_bytes()
+    assert sent == (
+        f'{{"kind":"CredentialProviderRequest","apiVersion":"{GROUP}/{version}","image":"up.example/team/app"}}\n'.encode()
+    )
+    # An image the upstream does not match never runs it.
+    (tmp_path / "requests.log").unlink()
+    r = node.run(request("else.example/x"), "--config", str(cfg))
+    assert r.returncode == 0 and not (tmp_path / "requests.log").exists()
+
+
+@pytest.mark.parametrize(
+    ("mode", "extra", "message"),
+    [
+        ("fail", {}, "pullkey: upstream up-fail: exited with status 3"),
+        ("hang", {"timeout": "1s"}, "pullkey: upstream up-hang: no answer within 1s, killed"),
+        ("garbage", {}, "pullkey: upstream up-garbage: the response is not a valid CredentialProviderResponse"),
+    ],
+)
+def test_a_failing_upstream_fails_only_its_own_images(
+    node: Node, tmp_path: Path, mode: str, extra: dict[str, object], message: str
+) -> None:
+    write_config(
+        node.root / "config.json",
+        {"up.example": {"username": "node-user", "password": "n"}, "else.example": {"username": "e", "password": "e"}},
+    )
+    cfg = config(tmp_path, [upstream(tmp_path, "v1", mode=mode, extra=extra)])
+    start = time.monotonic()
+    r = node.run(request("up.example/team/app"), "--config", str(cfg))
+    assert time.monotonic() - start < 15
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(message), lines
+    assert b"s3cret" not in r.stderr
+    answer = r.json()
+    assert ordered_users(answer) == ["node-user"] and answer["cacheDuration"] == "0s", "not cached"
+    r = node.run(request("else.example/x"), "--config", str(cfg))
+    assert r.returncode == 0 and r.stderr == b"" and r.json()["cacheDuration"] == "10m0s"
+
+
+def test_pullkey_is_the_upstream_of_a_second_pullkey(node: Node, tmp_path: Path, pullkey_bin: Path) -> None:
+    first_root = tmp_path / "first"
+    first_root.mkdir()
+    write_config(first_root / "config.json", {"reg.example": {"username": "first", "password": "f"}})
+    first = tmp_path / "first.yaml"
+    first.write_text(
+        yaml.safe_dump({"apiVersion": "pullkey.dev/v1alpha1", "kind": "ProviderConfig", "rootDir": str(first_root)})
+    )
+    cfg = config(
+        tmp_path,
+        [
+            {
+                "name": "first",
+                "command": str(pullkey_bin),
+                "args": ["--config", str(first)],
+                # The upstream inherits pullkey's environment (docs/kubelet.md §e.3); configured env wins.
+                "env": [{"name": "PULLKEY_ROOT_DIR", "value": str(first_root)}],
+                "apiVersion": f"{GROUP}/v1",
+                "matchImages": ["reg.example"],
+                "defaultCacheDuration": "1m",
+            }
+        ],
+    )
+    r = node.run(request("reg.example/a/b"), "--config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    answer = r.json()
+    assert ordered_users(answer) == ["first"]
+    assert answer["cacheKeyType"] == "Image" and answer["cacheDuration"] == "5m0s"  # the first pullkey's default
+    gen = node.run(None, "--config", str(cfg), "kubelet-config")
+    assert gen.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("entry", "path"),
+    [
+        (
+            {"command": "/x", "apiVersion": f"{GROUP}/v1", "matchImages": ["a"], "defaultCacheDuration": "1m"},
+            "upstreams[0].name",
+        ),
+        (
+            {
+                "name": "a",
+                "command": "x",
+                "apiVersion": f"{GROUP}/v1",
+                "matchImages": ["a"],
+                "defaultCacheDuration": "1m",
+            },
+            "upstreams[0].command",
+        ),
+        (
+            {"name": "a", "command": "/x", "apiVersion": "v1", "matchImages": ["a"], "defaultCacheDuration": "1m"},
+            "upstreams[0].apiVersion",
+        ),
+        (
+            {"name": "a", "command": "/x", "apiVersion": f"{GROUP}/v1", "defaultCacheDuration": "1m"},
+            "upstreams[0].matchImages",
+        ),
+        (
+            {"name": "a", "command": "/x", "apiVersion": f"{GROUP}/v1", "matchImages": ["a"]},
+            "upstreams[0].defaultCacheDuration",
+        ),
+        (
+            {
+                "name": "a",
+                "command": "/x",
+                "apiVersion": f"{GROUP}/v1",
+                "matchImages": ["a"],
+                "defaultCacheDuration": "1m",
+                "timeout": "2m",
+            },
+            "upstreams[0].timeout",
+        ),
+        (
+            {
+                "name": "a",
+                "command": "/x",
+                "apiVersion": f"{GROUP}/v1",
+                "matchImages": ["a"],
+                "defaultCacheDuration": "1m",
+                "env": [{"value": "x"}],
+            },
+            "upstreams[0].env[0].name",
+        ),
+        (
+            {
+                "name": "a",
+                "command": "/x",
+                "apiVersion": f"{GROUP}/v1",
+                "matchImages": ["a"],
+                "defaultCacheDuration": "1m",
+                "cmd": 1,
+            },
+            "upstreams[0].cmd",
+        ),
+    ],
+)
+def test_upstreams_config_is_strict(entry: dict[str, object], path: str) -> None:
+    text = json.dumps({"apiVersion": "pullkey.dev/v1alpha1", "kind": "ProviderConfig", "upstreams": [entry]})
+    with pytest.raises(ConfigError) as e:
+        _core.load_provider_config(text.encode(), "c.json")
+    assert e.value.path == path
