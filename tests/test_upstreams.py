@@ -234,3 +234,12 @@ def test_upstreams_config_is_strict(entry: dict[str, object], path: str) -> None
     with pytest.raises(ConfigError) as e:
         _core.load_provider_config(text.encode(), "c.json")
     assert e.value.path == path
+
+
+def test_readme_upstream_example_loads() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Another provider's plugin as a source") :]
+    start = section.index("```yaml\n") + 8
+    body = section[start : section.index("```\n", start)]
+    cfg = _core.load_provider_config(body.encode(), "README.md")
+    assert [u[0] for u in cfg.upstreams] == ["ecr"] and cfg.upstreams[0][6] == 12 * 3600
