@@ -164,10 +164,32 @@ pub fn batch_slices(data: &[u8], per_slice: usize) -> Result<Vec<(usize, usize, 
 }
 
 /// Calls `on_image(image, field_start, field_end)` for each `images` field of `data`, in order.
-fn scan_batch_images<'a>(data: &'a [u8], mut on_image: impl FnMut(&'a str, usize, usize)) -> Result<(), CoreError> {
-    let malformed = |what: &str, at: usize| {
+fn scan_batch_images<'a>(data: &'a [u8], on_image: impl FnMut(&'a str, usize, usize)) -> Result<(), CoreError> {
+    scan_strings(data, 1, "image", on_image)
+}
+
+/// The `service_account_token` (field 2) of a serialized `BatchGetCredentialsRequest`, if set and
+/// non-empty (the last occurrence wins, as in protobuf). Never logged.
+pub fn decode_batch_token(data: &[u8]) -> Result<Option<&str>, CoreError> {
+    let mut token = None;
+    scan_strings(data, 2, "token", |text, _, _| {
+        token = Some(text).filter(|t| !t.is_empty());
+    })?;
+    Ok(token)
+}
+
+/// Walks the fields of a serialized `BatchGetCredentialsRequest` and calls `on_string(text,
+/// field_start, field_end)` for each occurrence of the string field `wanted`; every other field is
+/// skipped by its wire type. Errors say what is malformed and where (never a value).
+fn scan_strings<'a>(
+    data: &'a [u8],
+    wanted: u64,
+    what: &str,
+    mut on_string: impl FnMut(&'a str, usize, usize),
+) -> Result<(), CoreError> {
+    let malformed = |problem: &str, at: usize| {
         CoreError::Request(RequestError {
-            message: format!("malformed BatchGetCredentialsRequest: {what} at byte {at}"),
+            message: format!("malformed BatchGetCredentialsRequest: {problem} at byte {at}"),
         })
     };
     let mut at = 0;
@@ -192,10 +214,11 @@ fn scan_batch_images<'a>(data: &'a [u8], mut on_image: impl FnMut(&'a str, usize
                     .and_then(|len| at.checked_add(len))
                     .filter(|&end| end <= data.len())
                     .ok_or_else(|| malformed("length past the end", start))?;
-                if field == 1 {
+                if field == wanted {
                     let bytes = data.get(at..end).unwrap_or_default();
-                    let image = std::str::from_utf8(bytes).map_err(|_| malformed("image that is not UTF-8", start))?;
-                    on_image(image, start, end);
+                    let text = std::str::from_utf8(bytes)
+                        .map_err(|_| malformed(&format!("{what} that is not UTF-8"), start))?;
+                    on_string(text, start, end);
                 }
                 at = end;
             }
@@ -210,47 +233,3 @@ fn scan_batch_images<'a>(data: &'a [u8], mut on_image: impl FnMut(&'a str, usize
 
 #[cfg(test)]
 mod tests;
-
-/// The `service_account_token` (field 2) of a serialized `BatchGetCredentialsRequest`, if set and
-/// non-empty (the last occurrence wins, as in protobuf). Never logged.
-pub fn decode_batch_token(data: &[u8]) -> Result<Option<&str>, CoreError> {
-    let malformed = |what: &str, at: usize| {
-        CoreError::Request(RequestError {
-            message: format!("malformed BatchGetCredentialsRequest: {what} at byte {at}"),
-        })
-    };
-    let mut token = None;
-    let mut at = 0;
-    while at < data.len() {
-        let start = at;
-        let key = read_varint(data, &mut at).ok_or_else(|| malformed("truncated field tag", start))?;
-        let (field, wire_type) = (key >> 3, key & 7);
-        match wire_type {
-            0 => {
-                read_varint(data, &mut at).ok_or_else(|| malformed("truncated varint", start))?;
-            }
-            1 | 5 => {
-                at += if wire_type == 1 { 8 } else { 4 };
-                if at > data.len() {
-                    return Err(malformed("truncated fixed-size field", start));
-                }
-            }
-            2 => {
-                let len = read_varint(data, &mut at).ok_or_else(|| malformed("truncated length", start))?;
-                let end = usize::try_from(len)
-                    .ok()
-                    .and_then(|len| at.checked_add(len))
-                    .filter(|&end| end <= data.len())
-                    .ok_or_else(|| malformed("length past the end", start))?;
-                if field == 2 {
-                    let bytes = data.get(at..end).unwrap_or_default();
-                    let text = std::str::from_utf8(bytes).map_err(|_| malformed("token that is not UTF-8", start))?;
-                    token = Some(text).filter(|t| !t.is_empty());
-                }
-                at = end;
-            }
-            _ => return Err(malformed("unsupported wire type", start)),
-        }
-    }
-    Ok(token)
-}
