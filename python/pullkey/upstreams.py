@@ -43,6 +43,18 @@ def matching(upstreams: Sequence[UpstreamTuple], image: str) -> list[UpstreamTup
     return [u for u in upstreams if any(_core.match_image(p, image) for p in u[5])]
 
 
+def not_wider(upstreams: Sequence[UpstreamTuple], image: str, policy: CachePolicy) -> CachePolicy:
+    """The policy for an image no upstream answered for: an answer the kubelet may reuse for other
+    images must not reach an image an upstream would answer for. ``Global`` never; ``Registry`` only
+    when no ``matchImages`` pattern's host matches the image's host."""
+    if policy == "Image":
+        return policy
+    host = image.split("/", 1)[0]
+    if any(_core.match_image(p.split("/", 1)[0], host) for u in upstreams for p in u[5]):
+        return "Image"
+    return "Registry" if policy == "Global" else policy
+
+
 def run(upstream: UpstreamTuple, image: str, environ: Mapping[str, str]) -> Outcome:
     """Runs one upstream plugin for ``image`` (docs/kubelet.md §e.3); never raises for the plugin's faults."""
     name, command, args, env, api_version, _, default_secs, timeout_ms = upstream
@@ -100,7 +112,7 @@ def answer_exec(
     one-line errors of those that failed."""
     outcomes = [run(u, image, environ) for u in matching(upstreams, image)]
     if not outcomes:
-        return keyring, policy, duration, []
+        return keyring, not_wider(upstreams, image, policy), duration, []
     errors = [o.error for o in outcomes if o.error is not None]
     answers = [a for o in outcomes for a in o.answers]
     keyring = _core._with_upstream_answers(keyring, answers)
