@@ -319,3 +319,36 @@ def test_kubelet_sees_what_it_would_with_the_upstream_configured_itself(
             assert got[: len(expected)] == expected, image
         else:
             assert got == expected, image
+
+
+@pytest.mark.parametrize(
+    ("ckt", "runs", "up2_users"),
+    [("Image", 3, ["up-user"]), ("Registry", 2, ["up-user"]), ("Global", 1, [])],
+)
+def test_the_grpc_service_caches_upstream_answers_like_the_kubelet(
+    node: Node, tmp_path: Path, ckt: str, runs: int, up2_users: list[str]
+) -> None:
+    """docs/kubelet.md §e.5 in pullkey's own cache: an answer is reused under its cacheKeyType's base
+    (a Global answer even where its keys match nothing, as the kubelet does), for its duration."""
+    from pullkey.options import Options
+    from pullkey.service import Resolver
+
+    up = upstream(tmp_path, "v1", ckt)
+    up["matchImages"] = ["up.example", "up2.example"]
+    cfg = tmp_path / "pullkey.yaml"
+    cfg.write_text(yaml.safe_dump({"apiVersion": "pullkey.dev/v1alpha1", "kind": "ProviderConfig", "upstreams": [up]}))
+    resolver = Resolver(Options(config=str(cfg), root_dir=str(node.root)))
+    resolver.load()
+    log = tmp_path / "requests.log"
+    assert not resolver.helpers_ready(["up.example/a"]), "an upstream would run"
+    a = resolver.get_credentials("up.example/a")
+    assert [c.username for c in a.credentials] == ["up-user"] and a.cache_key_type == "Image"
+    assert 0 < a.cache_duration <= 120
+    assert resolver.helpers_ready(["up.example/a"])
+    resolver.get_credentials("up.example/a:1.0")
+    resolver.get_credentials("up.example/b")
+    c = resolver.get_credentials("up2.example/c")
+    assert [x.username for x in c.credentials] == up2_users
+    assert len(log.read_bytes().splitlines()) == runs
+    resolver.get_credentials("else.example/x")  # matched by no upstream: never runs one
+    assert len(log.read_bytes().splitlines()) == runs

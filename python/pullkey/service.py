@@ -22,6 +22,7 @@ from pullkey.errors import InvalidReference, NotLoaded
 from pullkey.helpers import Consultation, cache_policy, server_url_of, with_answers
 from pullkey.helpers.cache import HelperCache
 from pullkey.options import Options
+from pullkey.upstreams import UpstreamCache, matching
 
 __all__ = ["Answer", "Explanation", "Options", "Resolver", "State", "load_keyring"]
 
@@ -52,6 +53,7 @@ class Resolver:
         self._lock = threading.Lock()  # serialises loads; readers never take it
         self.last_error: str | None = None
         self.helper_cache = HelperCache()  # docs/helpers.md "Caching": kept across reloads
+        self.upstream_cache = UpstreamCache()  # docs/provider-config.md "Upstream plugins", kubelet §e.5
 
     def load(self, accept: Callable[[State, State], str | None] | None = None) -> None:
         """Loads the sources (the one loader, :func:`pullkey._load.load`); raises (``ConfigError``...)
@@ -97,10 +99,14 @@ class Resolver:
         """Whether answers depend on docker credential helpers (so they must not be memoised past the
         helpers' own cache; docs/helpers.md)."""
         state = self._state
+        if state is not None and state.settings.upstreams:  # answers depend on upstream plugins too
+            return True
         return state is not None and state.helpers is not None and state.helpers.active
 
     def helpers_ready(self, images: Sequence[str]) -> bool:
         """Whether answering ``images`` runs no helper (every answer cached, or none needed)."""
+        if not self._upstreams_ready(images):
+            return False
         plan = self.state.helpers
         if plan is None or not plan.active:
             return True
@@ -116,6 +122,7 @@ class Resolver:
     def consult_helpers(self, images: Sequence[str]) -> list[Consultation]:
         """The helper consultations for the registries of ``images`` (through the cache; one per server
         URL; invalid references are skipped: the answer reports them)."""
+        self._upstream_outcomes(self.state, images)  # warms the upstream cache too
         plan = self.state.helpers
         if plan is None or not plan.active:
             return []
@@ -133,21 +140,70 @@ class Resolver:
                     out.append(c)
         return out
 
+    @staticmethod
+    def _repositories(images: Sequence[str]) -> list[str]:
+        out = []
+        for image in images:
+            try:
+                out.append(_core.parse_reference(image).repository)
+            except InvalidReference:
+                continue  # the answer reports it
+        return out
+
+    def _upstreams_ready(self, images: Sequence[str]) -> bool:
+        """Whether answering ``images`` runs no upstream plugin (every answer cached, or none matches)."""
+        state = self._state
+        if state is None or not state.settings.upstreams:
+            return True
+        for repository in self._repositories(images):
+            for u in matching(state.settings.upstreams, repository):
+                if self.upstream_cache.fresh(u, repository) is None:
+                    return False
+        return True
+
+    def _upstream_outcomes(
+        self, state: State, images: Sequence[str]
+    ) -> tuple[list[tuple[str, str, str, str]], int | None]:
+        """The upstream answers for ``images`` through the cache, and the seconds they may be reused
+        (``None``: no upstream matched)."""
+        upstreams = state.settings.upstreams
+        if not upstreams:
+            return [], None
+        import os
+
+        environ = os.environ if self.options.environ is None else self.options.environ
+        answers: list[tuple[str, str, str, str]] = []
+        remaining: int | None = None
+        for repository in self._repositories(images):
+            for u in matching(upstreams, repository):
+                outcome, secs = self.upstream_cache.get(u, repository, environ)
+                answers += outcome.answers
+                remaining = secs if remaining is None else min(remaining, secs)
+        return answers, remaining
+
     def _policy(self, state: State) -> CachePolicy:
-        """The cache policy of answers (never ``Global`` when helpers answer: docs/helpers.md "Caching")."""
+        """The cache policy of answers (never ``Global`` when helpers answer: docs/helpers.md "Caching";
+        ``Image`` when upstream plugins are configured: docs/provider-config.md "Upstream plugins")."""
+        if state.settings.upstreams:
+            return "Image"
         policy = state.settings.cache_policy
         return cache_policy(policy) if state.helpers is not None and state.helpers.active else policy
 
     def _with_helpers(self, state: State, images: Sequence[str]) -> tuple[Keyring, int, list[Consultation]]:
         """The keyring with the helper answers for ``images``, and the cache duration they allow."""
         duration = state.settings.cache_duration
-        if state.helpers is None or not state.helpers.active:
-            return state.keyring, duration, []
-        consultations = self.consult_helpers(images)
-        now = self.helper_cache.now()
-        for c in consultations:
-            duration = min(duration, max(0, int(c.reuse_until - now)))
-        return with_answers(state.keyring, consultations), duration, consultations
+        keyring, consultations = state.keyring, []
+        if state.helpers is not None and state.helpers.active:
+            consultations = self.consult_helpers(images)
+            now = self.helper_cache.now()
+            for c in consultations:
+                duration = min(duration, max(0, int(c.reuse_until - now)))
+            keyring = with_answers(state.keyring, consultations)
+        answers, remaining = self._upstream_outcomes(state, images)
+        if remaining is not None:
+            keyring = _core._with_upstream_answers(keyring, answers)
+            duration = min(duration, remaining)
+        return keyring, duration, consultations
 
     def get_credentials(self, image: str) -> Answer:
         """Credentials for ``image`` (any reference form) in kubelet order, with the cache hints the

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from pullkey import _core
@@ -120,3 +120,52 @@ def answer_exec(
     if errors:
         duration = 0
     return keyring, "Image", duration, errors
+
+
+class UpstreamCache:
+    """The gRPC service's cache of upstream answers, as the kubelet's plugin cache (docs/kubelet.md
+    §e.5): an answer is stored under its ``cacheKeyType``'s base (the image, its registry, or
+    ``<global>``) until now + its duration; a lookup tries the image, the registry, ``<global>``, and the
+    first unexpired entry wins whatever type stored it. Failures and zero durations are not stored."""
+
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        import threading
+        import time
+
+        self._clock = clock or time.monotonic
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[float, Outcome]] = {}
+
+    def now(self) -> float:
+        return self._clock()
+
+    def fresh(self, upstream: UpstreamTuple, image: str) -> tuple[Outcome, int] | None:
+        """The cached outcome for ``image`` and its remaining whole seconds, or ``None``."""
+        now = self._clock()
+        with self._lock:
+            for base in (image, image.split("/", 1)[0], "<global>"):
+                hit = self._entries.get((upstream[0], base))
+                if hit is None:
+                    continue
+                if now > hit[0]:
+                    del self._entries[(upstream[0], base)]
+                    continue
+                return hit[1], int(hit[0] - now)
+        return None
+
+    def get(self, upstream: UpstreamTuple, image: str, environ: Mapping[str, str]) -> tuple[Outcome, int]:
+        """The outcome for ``image`` (cached, or a run stored by its ``cacheKeyType``) and for how many
+        seconds it may still be reused."""
+        hit = self.fresh(upstream, image)
+        if hit is not None:
+            return hit
+        outcome = run(upstream, image, environ)
+        if outcome.error is None and outcome.duration > 0:
+            base = {"Image": image, "Registry": image.split("/", 1)[0]}.get(outcome.cache_key_type, "<global>")
+            with self._lock:
+                self._entries[(upstream[0], base)] = (self._clock() + outcome.duration, outcome)
+        return outcome, 0 if outcome.error is not None else outcome.duration
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
