@@ -53,7 +53,7 @@ class Resolver:
         self._lock = threading.Lock()  # serialises loads; readers never take it
         self.last_error: str | None = None
         self.helper_cache = HelperCache()  # docs/helpers.md "Caching": kept across reloads
-        self.upstream_cache = UpstreamCache()  # docs/provider-config.md "Upstream plugins", kubelet §e.5
+        self.upstream_cache = UpstreamCache()  # docs/provider-config.md "Upstream plugins"; docs/kubelet.md §e.5
 
     def load(self, accept: Callable[[State, State], str | None] | None = None) -> None:
         """Loads the sources (the one loader, :func:`pullkey._load.load`); raises (``ConfigError``...)
